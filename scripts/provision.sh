@@ -1,0 +1,54 @@
+# Shared set-up for ./isola and ./test.sh: install what is missing, build what changed.
+# Sourced, not run; expects ROOT to be the repository root. Everything lands inside the repo
+# (.tools/) except the PostgreSQL Debian package, which needs the system package manager.
+
+DENO_VERSION="2.9.6"
+DENO_BIN="$ROOT/.tools/deno/node_modules/@deno/linux-x64-glibc/deno"
+HOST_DLL="$ROOT/src/Isola.Host/bin/Release/net10.0/isola.dll"
+
+say() { printf 'isola: %s\n' "$*" >&2; }
+
+have_postgres() {
+  [ -n "${ISOLA_PG_BIN:-}" ] && [ -x "$ISOLA_PG_BIN/initdb" ] && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && return 0
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
+
+ensure_postgres() {
+  have_postgres && return 0
+  if [ "$(id -u)" != "0" ]; then
+    say "PostgreSQL server binaries (initdb, pg_ctl) are missing."
+    say "Install them with:  sudo apt-get install -y postgresql"
+    say "or point ISOLA_DATABASE_URL at an existing PostgreSQL server."
+    exit 1
+  fi
+  say "installing PostgreSQL (Debian package 'postgresql')..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends postgresql >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && apt-get install -y --no-install-recommends postgresql >/dev/null; }
+  have_postgres || { say "PostgreSQL installation failed"; exit 1; }
+}
+
+ensure_deno() {
+  if [ -x "$DENO_BIN" ] && "$DENO_BIN" --version 2>/dev/null | head -n1 | grep -q "^deno $DENO_VERSION "; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { say "npm is needed to install Deno (npm package @deno/linux-x64-glibc)"; exit 1; }
+  say "installing Deno $DENO_VERSION into .tools/deno..."
+  npm install --prefix "$ROOT/.tools/deno" --no-audit --no-fund --no-save --loglevel=error \
+    "@deno/linux-x64-glibc@$DENO_VERSION" >/dev/null
+  [ -x "$DENO_BIN" ] || { say "Deno installation failed: $DENO_BIN is missing"; exit 1; }
+}
+
+# Rebuilds the host only when a source file is newer than the built assembly: a no-op
+# 'dotnet build' still costs seconds on every start.
+build_host() {
+  if [ -f "$HOST_DLL" ] && [ -z "$(find "$ROOT/src" "$ROOT/Directory.Build.props" "$ROOT/Directory.Packages.props" \
+        -newer "$HOST_DLL" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+    return 0
+  fi
+  say "building the host..."
+  dotnet build "$ROOT/src/Isola.Host/Isola.Host.csproj" -c Release --nologo -v q -clp:"ErrorsOnly;NoSummary" >&2 \
+    || { say "build failed"; exit 1; }
+  touch "$HOST_DLL"
+}

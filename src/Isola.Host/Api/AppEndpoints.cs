@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Isola.Host.Apps;
+using Isola.Host.Auth;
+
+namespace Isola.Host.Api;
+
+/// <summary><c>GET /v1/apps</c> and <c>POST /v1/apps {"id": ...}</c>.</summary>
+internal static class AppEndpoints
+{
+    public static void MapAppEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/v1/apps", async (HttpContext http, AppStore apps) =>
+        {
+            var list = await apps.ListAsync(http.RequestAborted);
+            return Results.Json(new JsonObject { ["apps"] = new JsonArray([.. list.Select(Render)]) });
+        }).RequirePermission(Permissions.Read);
+
+        routes.MapPost("/v1/apps", async (HttpContext http, AppStore apps) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
+            if (body.ValueKind != JsonValueKind.Object)
+            {
+                throw ApiException.InvalidRequest("the request body must be a JSON object like {\"id\": \"shop\"}");
+            }
+
+            string? id = null;
+            foreach (var property in body.EnumerateObject())
+            {
+                if (property.Name != "id")
+                {
+                    throw ApiException.InvalidField(property.Name, "is not a known field; an app takes only 'id'");
+                }
+
+                id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : throw ApiException.InvalidField("id", "must be a string");
+            }
+
+            var app = await apps.CreateAsync(id ?? throw ApiException.InvalidField("id", "is required"), http.RequestAborted);
+            return Results.Created($"/v1/apps/{app.Id}", Render(app));
+        }).RequirePermission(Permissions.AppsManage);
+    }
+
+    private static JsonObject Render(AppStore.App app) => new()
+    {
+        ["id"] = app.Id,
+        ["createdAt"] = app.CreatedAt,
+        ["functions"] = app.FunctionCount,
+    };
+}

@@ -1,0 +1,20 @@
+namespace Isola.Host.Api;
+
+/// <summary>Machine-readable error codes of the error contract (DESIGN.md); clients switch on these.</summary>
+internal static class ErrorCodes
+{
+    public const string InvalidRequest = "INVALID_REQUEST";
+    public const string AuthRequired = "AUTH_REQUIRED";
+    public const string Forbidden = "FORBIDDEN";
+    public const string AppNotFound = "APP_NOT_FOUND";
+    public const string AppExists = "APP_EXISTS";
+    public const string FunctionNotFound = "FUNCTION_NOT_FOUND";
+    public const string FunctionExists = "FUNCTION_EXISTS";
+    public const string VersionNotFound = "VERSION_NOT_FOUND";
+    public const string NotFound = "NOT_FOUND";
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
+    public const string BuildFailed = "BUILD_FAILED";
+    public const string Unavailable = "UNAVAILABLE";
+    public const string InternalError = "INTERNAL_ERROR";
+}

@@ -1,0 +1,58 @@
+namespace Isola.Host.Api;
+
+/// <summary>
+/// Turns <see cref="ApiException"/> and unexpected failures into the error contract, and gives
+/// unmatched routes and wrong methods the same shape instead of ASP.NET's empty bodies.
+/// </summary>
+internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILogger<ErrorContractMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ApiException ex) when (!context.Response.HasStarted)
+        {
+            await ErrorResponse.WriteAsync(context, ex.Status, ex.Code, ex.Message, ex.Headers, ex.Field);
+            return;
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            var code = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidRequest;
+            await ErrorResponse.WriteAsync(context, ex.StatusCode, code, ex.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return; // The client went away; nobody is left to answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            LogUnhandled(logger, context.Request.Method, context.Request.Path, ex);
+            await ErrorResponse.WriteAsync(context, 500, ErrorCodes.InternalError,
+                "the server failed to handle the request; see the server log for request " + context.TraceIdentifier);
+            return;
+        }
+
+        if (context.Response.HasStarted || context.Response.ContentLength > 0 || context.Response.ContentType is not null)
+        {
+            return;
+        }
+
+        switch (context.Response.StatusCode)
+        {
+            case 404 when context.GetEndpoint() is null:
+                await ErrorResponse.WriteAsync(context, 404, ErrorCodes.NotFound,
+                    $"no route matches {context.Request.Method} {context.Request.Path}");
+                break;
+            case 405:
+                await ErrorResponse.WriteAsync(context, 405, ErrorCodes.MethodNotAllowed,
+                    $"{context.Request.Method} is not allowed on {context.Request.Path}");
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure on {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
+}

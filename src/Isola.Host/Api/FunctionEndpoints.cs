@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Isola.Host.Apps;
+using Isola.Host.Auth;
+using Isola.Host.Functions;
+
+namespace Isola.Host.Api;
+
+/// <summary>The canonical deploy API (SPEC C1, C2, C4) under <c>/v1/{app}/functions</c>.</summary>
+internal static class FunctionEndpoints
+{
+    public static void MapFunctionEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var functions = routes.MapGroup("/v1/{app}/functions");
+        functions.MapGet("", (string app, HttpContext http, FunctionStore store, AppStore apps) => ListAsync(app, http, store, apps))
+            .RequirePermission(Permissions.Read);
+        functions.MapPost("", (string app, HttpContext http, FunctionService service) => CreateAsync(app, http, service))
+            .RequirePermission(Permissions.Create);
+        functions.MapGet("/{name}", (string app, string name, HttpContext http, FunctionStore store) => GetAsync(app, name, http, store, includeCode: false))
+            .RequirePermission(Permissions.Read);
+        functions.MapGet("/{name}/config", (string app, string name, HttpContext http, FunctionStore store) => GetAsync(app, name, http, store, includeCode: true))
+            .RequirePermission(Permissions.Read);
+        functions.MapPut("/{name}", (string app, string name, HttpContext http, FunctionStore store, FunctionService service) => UpdateAsync(app, name, http, store, service))
+            .RequirePermission(Permissions.Update);
+        functions.MapDelete("/{name}", (string app, string name, HttpContext http, FunctionStore store, AppStore apps) => DeleteAsync(app, name, http, store, apps))
+            .RequirePermission(Permissions.Delete);
+        functions.MapGet("/{name}/versions", (string app, string name, HttpContext http, FunctionStore store) => VersionsAsync(app, name, http, store))
+            .RequirePermission(Permissions.Read);
+        functions.MapPost("/{name}/rollback", (string app, string name, HttpContext http, FunctionStore store, FunctionService service) => RollbackAsync(app, name, http, store, service))
+            .RequirePermission(Permissions.Update);
+    }
+
+    internal static async Task<IResult> ListAsync(string app, HttpContext http, FunctionStore store, AppStore apps)
+    {
+        await apps.RequireAsync(app, http.RequestAborted);
+        var list = await store.ListAsync(app, http.RequestAborted);
+        var baseUrl = FunctionView.BaseUrl(http.Request);
+        return Results.Json(new JsonObject
+        {
+            ["functions"] = new JsonArray([.. list.Select(f => FunctionView.Render(f, baseUrl, includeCode: false))]),
+            ["count"] = list.Count,
+        });
+    }
+
+    internal static async Task<IResult> CreateAsync(string app, HttpContext http, FunctionService service)
+    {
+        var body = await JsonBody.ReadAsync(http.Request, MaxBodyBytes(service));
+        var request = FunctionRequestParser.ParseCreate(body, service.MaxCodeBytes);
+        var created = await service.CreateAsync(app, request, http.RequestAborted);
+        return Results.Created($"/v1/{app}/functions/{created.Name}", FunctionView.Render(created, FunctionView.BaseUrl(http.Request), includeCode: false));
+    }
+
+    internal static async Task<IResult> GetAsync(string app, string name, HttpContext http, FunctionStore store, bool includeCode)
+    {
+        var function = await store.GetAsync(app, name, includeCode, http.RequestAborted);
+        return Results.Json(FunctionView.Render(function, FunctionView.BaseUrl(http.Request), includeCode));
+    }
+
+    internal static async Task<IResult> UpdateAsync(string app, string name, HttpContext http, FunctionStore store, FunctionService service)
+    {
+        var body = await JsonBody.ReadAsync(http.Request, MaxBodyBytes(service));
+        var current = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        var request = FunctionRequestParser.ParseUpdate(body, current.Settings, service.MaxCodeBytes);
+        var updated = await service.UpdateAsync(current, request, http.RequestAborted);
+        return Results.Json(FunctionView.Render(updated, FunctionView.BaseUrl(http.Request), includeCode: false));
+    }
+
+    internal static async Task<IResult> DeleteAsync(string app, string name, HttpContext http, FunctionStore store, AppStore apps)
+    {
+        await apps.RequireAsync(app, http.RequestAborted);
+        return await store.DeleteAsync(app, name, http.RequestAborted)
+            ? Results.Json(new JsonObject { ["deleted"] = true, ["name"] = name, ["app"] = app })
+            : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
+    }
+
+    private static async Task<IResult> VersionsAsync(string app, string name, HttpContext http, FunctionStore store)
+    {
+        var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        var versions = await store.ListVersionsAsync(function, http.RequestAborted);
+        return Results.Json(new JsonObject
+        {
+            ["name"] = function.Name,
+            ["current"] = function.Version,
+            ["versions"] = new JsonArray([.. versions.Select(FunctionView.RenderVersion)]),
+        });
+    }
+
+    private static async Task<IResult> RollbackAsync(string app, string name, HttpContext http, FunctionStore store, FunctionService service)
+    {
+        var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidRequest("the request body must be a JSON object like {\"version\": 2}");
+        }
+
+        int? version = null;
+        foreach (var property in body.EnumerateObject())
+        {
+            if (property.Name != "version")
+            {
+                throw ApiException.InvalidField(property.Name, "is not a known field; rollback takes only 'version'");
+            }
+
+            version = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var v) && v >= 1
+                ? v
+                : throw ApiException.InvalidField("version", "must be a positive integer");
+        }
+
+        if (version is null)
+        {
+            throw ApiException.InvalidField("version", "is required");
+        }
+
+        var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        var rolledBack = await service.RollbackAsync(function, version.Value, http.RequestAborted);
+        return Results.Json(FunctionView.Render(rolledBack, FunctionView.BaseUrl(http.Request), includeCode: false));
+    }
+
+    /// <summary>JSON escaping can double the code's size, plus room for the other fields.</summary>
+    private static long MaxBodyBytes(FunctionService service) => (2L * service.MaxCodeBytes) + (256 * 1024);
+}

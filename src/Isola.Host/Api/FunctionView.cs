@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Isola.Host.Functions;
+
+namespace Isola.Host.Api;
+
+/// <summary>The JSON a client sees for a function: metadata, settings, env var names (never values).</summary>
+internal static class FunctionView
+{
+    public static JsonObject Render(FunctionRecord function, string baseUrl, bool includeCode)
+    {
+        var settings = JsonSerializer.SerializeToNode(function.Settings, SettingsJson.Options)!.AsObject();
+        var view = new JsonObject
+        {
+            ["id"] = function.Id.ToString(),
+            ["name"] = function.Name,
+            ["app"] = function.AppId,
+            ["endpoint"] = function.Settings.HasTrigger(TriggerSpec.Http) ? $"{baseUrl}/v1/{function.AppId}/fn/{function.Name}" : null,
+            ["version"] = function.Version,
+        };
+        foreach (var (key, value) in settings.ToList())
+        {
+            settings.Remove(key);
+            view[key] = value;
+        }
+
+        view["envVars"] = new JsonArray([.. function.EnvNames.Select(name => JsonValue.Create(name))]);
+        view["artifact"] = new JsonObject { ["hash"] = function.ArtifactHash, ["size"] = function.ArtifactSize };
+        view["createdAt"] = function.CreatedAt;
+        view["updatedAt"] = function.UpdatedAt;
+        if (includeCode)
+        {
+            view["code"] = function.Code;
+        }
+
+        return view;
+    }
+
+    public static JsonObject RenderVersion(FunctionVersionRecord version)
+    {
+        var view = new JsonObject
+        {
+            ["version"] = version.Version,
+            ["current"] = version.Current,
+            ["createdAt"] = version.CreatedAt,
+            ["artifact"] = new JsonObject { ["hash"] = version.ArtifactHash, ["size"] = version.ArtifactSize },
+            ["envVars"] = new JsonArray([.. version.EnvNames.Select(name => JsonValue.Create(name))]),
+            ["settings"] = JsonSerializer.SerializeToNode(version.Settings, SettingsJson.Options),
+        };
+        return view;
+    }
+
+    /// <summary>The public base URL for endpoint links: <c>ISOLA_PUBLIC_URL</c>, else what the caller used.</summary>
+    public static string BaseUrl(HttpRequest request) =>
+        Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL")?.TrimEnd('/') is { Length: > 0 } configured
+            ? configured
+            : $"{request.Scheme}://{request.Host}";
+}

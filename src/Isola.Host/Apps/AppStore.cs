@@ -1,0 +1,62 @@
+using System.Text.RegularExpressions;
+using Isola.Host.Api;
+using Npgsql;
+
+namespace Isola.Host.Apps;
+
+/// <summary>Apps group functions (and later data and auth settings); <c>default</c> always exists.</summary>
+internal sealed partial class AppStore(NpgsqlDataSource dataSource)
+{
+    public const string DefaultApp = "default";
+
+    public sealed record App(string Id, DateTimeOffset CreatedAt, int FunctionCount);
+
+    public async Task<IReadOnlyList<App>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select a.id, a.created_at, (select count(*)::int from isola.functions f where f.app_id = a.id)
+            from isola.apps a order by a.id
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var apps = new List<App>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            apps.Add(new App(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2)));
+        }
+
+        return apps;
+    }
+
+    public async Task<App> CreateAsync(string id, CancellationToken cancellationToken)
+    {
+        ValidateId(id);
+        await using var command = dataSource.CreateCommand("insert into isola.apps (id) values ($1) on conflict (id) do nothing returning created_at");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime created
+            ? new App(id, new DateTimeOffset(created, TimeSpan.Zero), 0)
+            : throw new ApiException(409, ErrorCodes.AppExists, $"app '{id}' already exists") { Field = "id" };
+    }
+
+    /// <summary>Throws 404 APP_NOT_FOUND unless the app exists.</summary>
+    public async Task RequireAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("select 1 from isola.apps where id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        if (await command.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            throw ApiException.NotFound(ErrorCodes.AppNotFound, $"app '{id}' does not exist; create it with POST /v1/apps");
+        }
+    }
+
+    /// <summary>App ids become PostgreSQL schema names later, so they stay short, lower-case identifiers.</summary>
+    public static void ValidateId(string id)
+    {
+        if (!AppIdPattern().IsMatch(id))
+        {
+            throw ApiException.InvalidField("id", $"must be 1-40 characters of lower-case letters, digits and '-', starting with a letter (got '{id}')");
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,39}$")]
+    private static partial Regex AppIdPattern();
+}

@@ -1,0 +1,15 @@
+namespace Isola.Host.Auth;
+
+/// <summary>Permission names of the control plane (SPEC C8, MolnOS).</summary>
+internal static class Permissions
+{
+    public const string Create = "functions.create";
+    public const string Read = "functions.read";
+    public const string Update = "functions.update";
+    public const string Delete = "functions.delete";
+    public const string Execute = "functions.execute";
+    public const string AppsManage = "apps.manage";
+
+    /// <summary>Needed once per bound service when deploying a function with bindings.</summary>
+    public static string BindingsCreate(string service) => $"functions.bindings.create:{service}";
+}

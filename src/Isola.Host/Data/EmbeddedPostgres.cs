@@ -1,0 +1,348 @@
+using System.Security.Cryptography;
+using System.Text;
+using Isola.Host.Hosting;
+using Npgsql;
+
+namespace Isola.Host.Data;
+
+/// <summary>
+/// The default database: a private PostgreSQL cluster in <c>&lt;data-dir&gt;/pg</c>, listening on a Unix
+/// socket only and run as an unprivileged user when the host is root. Start recovers from a host that
+/// was killed (stale pid file, orphaned postmaster); dispose stops the cluster.
+/// </summary>
+internal sealed partial class EmbeddedPostgres : IAsyncDisposable
+{
+    private const int SocketPort = 5432;
+    private const string Superuser = "isola";
+    private const string DatabaseName = "isola";
+    private static readonly TimeSpan PgCtlTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly string _binDir;
+    private readonly string _pgData;
+    private readonly string _logFile;
+    private readonly (uint Uid, uint Gid)? _runAs;
+    private readonly ILogger _logger;
+    private bool _running;
+
+    private EmbeddedPostgres(string binDir, string pgData, string socketDir, string logFile, (uint Uid, uint Gid)? runAs, ILogger logger)
+    {
+        _binDir = binDir;
+        _pgData = pgData;
+        SocketDirectory = socketDir;
+        _logFile = logFile;
+        _runAs = runAs;
+        _logger = logger;
+    }
+
+    /// <summary>The folder holding the cluster's Unix socket; workers must never be able to reach it.</summary>
+    public string SocketDirectory { get; }
+
+    public string ConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = SocketDirectory,
+        Port = SocketPort,
+        Username = Superuser,
+        Database = DatabaseName,
+    }.ConnectionString;
+
+    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, ILogger logger, CancellationToken cancellationToken)
+    {
+        var binDir = FindBinaries();
+        (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser() : null;
+        var pgData = Path.Combine(dataDir, "pg");
+        var server = new EmbeddedPostgres(binDir, pgData, ChooseSocketDirectory(dataDir), Path.Combine(dataDir, "postgres.log"), runAs, logger);
+        if (runAs is { } user)
+        {
+            server.MakeReachableBy(dataDir, user.Uid);
+        }
+
+        if (!File.Exists(Path.Combine(pgData, "PG_VERSION")))
+        {
+            await server.InitializeAsync(cancellationToken);
+        }
+
+        server.WriteConfiguration();
+        await server.StopOrphanAsync(cancellationToken);
+        await server.StartServerAsync(cancellationToken);
+        await server.EnsureDatabaseAsync(cancellationToken);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_running)
+        {
+            return;
+        }
+
+        _running = false;
+        var result = await RunToolAsync("pg_ctl", ["stop", "-D", _pgData, "-m", "fast", "-w", "-t", "60", "-s"], CancellationToken.None);
+        if (result.ExitCode != 0)
+        {
+            LogStopFailed(_logger, result.Combined);
+        }
+        else
+        {
+            LogStopped(_logger);
+        }
+    }
+
+    private static string FindBinaries()
+    {
+        var configured = Environment.GetEnvironmentVariable("ISOLA_PG_BIN");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return File.Exists(Path.Combine(configured, "initdb"))
+                ? configured
+                : throw new StartupException($"ISOLA_PG_BIN={configured} does not contain initdb");
+        }
+
+        // Debian installs server binaries per major version; the newest wins.
+        const string debianRoot = "/usr/lib/postgresql";
+        if (Directory.Exists(debianRoot))
+        {
+            var newest = Directory.EnumerateDirectories(debianRoot)
+                .Select(dir => (Dir: Path.Combine(dir, "bin"), Version: int.TryParse(Path.GetFileName(dir), out var v) ? v : 0))
+                .Where(candidate => File.Exists(Path.Combine(candidate.Dir, "initdb")))
+                .OrderByDescending(candidate => candidate.Version)
+                .FirstOrDefault();
+            if (newest.Dir is not null)
+            {
+                return newest.Dir;
+            }
+        }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")))
+            {
+                return dir;
+            }
+        }
+
+        throw new StartupException(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with " +
+            "'sudo apt-get install -y postgresql', or set ISOLA_PG_BIN to their folder, or set ISOLA_DATABASE_URL to use an existing server.");
+    }
+
+    private static (uint Uid, uint Gid) ResolveServiceUser()
+    {
+        var name = Environment.GetEnvironmentVariable("ISOLA_PG_USER");
+        if (!string.IsNullOrEmpty(name))
+        {
+            return UnixUser.Find(name) ?? throw new StartupException($"ISOLA_PG_USER={name} is not an OS user");
+        }
+
+        // The Debian package creates 'postgres'; 'nobody' exists everywhere else.
+        return UnixUser.Find("postgres") ?? UnixUser.Find("nobody")
+            ?? throw new StartupException("PostgreSQL cannot run as root and neither 'postgres' nor 'nobody' exists; set ISOLA_PG_USER");
+    }
+
+    /// <summary>
+    /// Unix socket paths are limited to 107 bytes; a deep data dir gets its socket in /tmp instead,
+    /// under a name derived from the data dir so restarts find the same place.
+    /// </summary>
+    private static string ChooseSocketDirectory(string dataDir)
+    {
+        var preferred = Path.Combine(dataDir, "run");
+        if (Path.Combine(preferred, $".s.PGSQL.{SocketPort}").Length < 100)
+        {
+            return preferred;
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDir)))[..16];
+        return Path.Combine(Path.GetTempPath(), "isola-pg-" + hash);
+    }
+
+    /// <summary>
+    /// The service user must be able to walk down to the data dir (e.g. a clone under /root).
+    /// Only the search bit is added, never read, and each change is logged.
+    /// </summary>
+    private void MakeReachableBy(string dataDir, uint uid)
+    {
+        for (var dir = Path.GetDirectoryName(dataDir); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            var mode = File.GetUnixFileMode(dir);
+            if ((mode & UnixFileMode.OtherExecute) == 0)
+            {
+                File.SetUnixFileMode(dir, mode | UnixFileMode.OtherExecute);
+                LogMadeSearchable(_logger, dir, uid);
+            }
+        }
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        // initdb into a scratch folder and rename, so an interrupted first start never leaves a half cluster.
+        var scratch = _pgData + ".init";
+        if (Directory.Exists(scratch))
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+
+        Directory.CreateDirectory(scratch, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        ChownToService(scratch);
+        LogInitializing(_logger, _pgData);
+        var result = await RunToolAsync("initdb",
+            ["-D", scratch, "-U", Superuser, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
+            cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new StartupException($"initdb failed (exit {result.ExitCode}):\n{result.Combined}");
+        }
+
+        await File.AppendAllTextAsync(Path.Combine(scratch, "postgresql.conf"),
+            "\n# Isola writes its own settings here on every start.\ninclude_if_exists = 'isola.conf'\n", cancellationToken);
+        Directory.Move(scratch, _pgData);
+    }
+
+    private void WriteConfiguration()
+    {
+        Directory.CreateDirectory(SocketDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        ChownToService(SocketDirectory);
+        var path = Path.Combine(_pgData, "isola.conf");
+        var escapedSocketDir = SocketDirectory.Replace("'", "''", StringComparison.Ordinal);
+        File.WriteAllText(path, $"""
+            # Written by isola at every start; edits are lost.
+            listen_addresses = ''
+            port = {SocketPort}
+            unix_socket_directories = '{escapedSocketDir}'
+            unix_socket_permissions = 0700
+            max_connections = 200
+
+            """);
+        ChownToService(path);
+    }
+
+    /// <summary>
+    /// We hold the data dir lock, so a live postmaster on this cluster belongs to a host that was
+    /// killed: stop it and start clean. A pid file whose process is gone or is not PostgreSQL is stale.
+    /// </summary>
+    private async Task StopOrphanAsync(CancellationToken cancellationToken)
+    {
+        var pidFile = Path.Combine(_pgData, "postmaster.pid");
+        if (!File.Exists(pidFile))
+        {
+            return;
+        }
+
+        var firstLine = File.ReadLines(pidFile).FirstOrDefault();
+        if (int.TryParse(firstLine, out var pid) && IsPostgresProcess(pid))
+        {
+            LogStoppingOrphan(_logger, pid);
+            var result = await RunToolAsync("pg_ctl", ["stop", "-D", _pgData, "-m", "fast", "-w", "-t", "60", "-s"], cancellationToken);
+            if (result.ExitCode != 0)
+            {
+                throw new StartupException($"an earlier PostgreSQL (pid {pid}) is still running on {_pgData} and did not stop:\n{result.Combined}");
+            }
+
+            return;
+        }
+
+        LogRemovingStalePid(_logger, pidFile);
+        File.Delete(pidFile);
+    }
+
+    private static bool IsPostgresProcess(int pid)
+    {
+        try
+        {
+            var comm = File.ReadAllText($"/proc/{pid}/comm").Trim();
+            return comm.StartsWith("postgres", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        if (_runAs is { } user)
+        {
+            // pg_ctl opens the log as the service user, which may not create files in the data dir.
+            if (!File.Exists(_logFile))
+            {
+                File.WriteAllText(_logFile, "");
+            }
+
+            UnixUser.Chown(_logFile, user.Uid, user.Gid);
+        }
+
+        var result = await RunToolAsync("pg_ctl", ["start", "-D", _pgData, "-l", _logFile, "-w", "-t", "60", "-s"], cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            var tail = File.Exists(_logFile) ? string.Join('\n', File.ReadLines(_logFile).TakeLast(15)) : "";
+            throw new StartupException($"PostgreSQL did not start (pg_ctl exit {result.ExitCode}): {result.Combined}\n{_logFile}:\n{tail}");
+        }
+
+        _running = true;
+        LogStarted(_logger, SocketDirectory);
+    }
+
+    private async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("select 1 from pg_database where datname = $1", connection);
+        exists.Parameters.Add(new NpgsqlParameter { Value = DatabaseName });
+        if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            await using var create = new NpgsqlCommand($"create database {DatabaseName}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private void ChownToService(string path)
+    {
+        if (_runAs is { } user)
+        {
+            UnixUser.ChownRecursive(path, user.Uid, user.Gid);
+        }
+    }
+
+    private Task<ChildProcess.Result> RunToolAsync(string tool, string[] args, CancellationToken cancellationToken)
+    {
+        var binary = Path.Combine(_binDir, tool);
+        // libpq variables from the caller's shell would point the tools at some other server.
+        var environment = new Dictionary<string, string?>
+        {
+            ["PGDATA"] = null, ["PGHOST"] = null, ["PGPORT"] = null, ["PGUSER"] = null, ["PGDATABASE"] = null,
+            ["LC_ALL"] = "C",
+        };
+        if (_runAs is { } user)
+        {
+            return ChildProcess.RunAsync("setpriv",
+                [$"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", binary, .. args],
+                PgCtlTimeout, workingDirectory: "/", environment, cancellationToken);
+        }
+
+        return ChildProcess.RunAsync(binary, args, PgCtlTimeout, workingDirectory: "/", environment, cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
+    private static partial void LogInitializing(ILogger logger, string pgData);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is up on the Unix socket in {SocketDir} (no TCP port)")]
+    private static partial void LogStarted(ILogger logger, string socketDir);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL did not stop cleanly: {Output}")]
+    private static partial void LogStopFailed(ILogger logger, string output);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping PostgreSQL (pid {Pid}) left running by an earlier host that did not shut down")]
+    private static partial void LogStoppingOrphan(ILogger logger, int pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removing stale PostgreSQL pid file {PidFile}")]
+    private static partial void LogRemovingStalePid(ILogger logger, string pidFile);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so the PostgreSQL user (uid {Uid}) can reach the data dir")]
+    private static partial void LogMadeSearchable(ILogger logger, string dir, uint uid);
+}

@@ -1,0 +1,545 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Isola.Host.Api;
+using Isola.Host.Scheduling;
+
+namespace Isola.Host.Functions;
+
+/// <summary>
+/// Validates a deploy (<c>POST</c>) or update (<c>PUT</c>) body field by field. Every failure is a
+/// 400 naming the field (<c>triggers[1].config.schedule</c>), unknown fields included, so a typo
+/// never silently falls back to a default.
+/// </summary>
+internal static partial class FunctionRequestParser
+{
+    public const int MaxNameLength = 100;
+    public const int MaxDescriptionLength = 1000;
+    public const int MaxEnvVars = 100;
+    public const int MaxEnvValueBytes = 32 * 1024;
+
+    private static readonly string[] KnownFields =
+    [
+        "name", "code", "description", "envVars", "timeoutMs", "memoryLimitMb", "trigger", "triggers", "methods",
+        "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth",
+    ];
+
+    /// <summary>Parses a create body: <c>name</c> and <c>code</c> required, everything else defaulted.</summary>
+    public static FunctionRequest ParseCreate(JsonElement body, int maxCodeBytes)
+    {
+        var request = Parse(body, new FunctionSettings(), maxCodeBytes);
+        if (request.Name is null)
+        {
+            throw ApiException.InvalidField("name", "is required");
+        }
+
+        if (request.Code is null)
+        {
+            throw ApiException.InvalidField("code", "is required");
+        }
+
+        return request;
+    }
+
+    /// <summary>Parses an update body against the current settings; at least one field must be given.</summary>
+    public static FunctionRequest ParseUpdate(JsonElement body, FunctionSettings current, int maxCodeBytes)
+    {
+        var request = Parse(body, current, maxCodeBytes);
+        if (request.FieldsGiven.Count == 0)
+        {
+            throw ApiException.InvalidRequest("the update names no field to change; send any of: " + string.Join(", ", KnownFields.Skip(1)));
+        }
+
+        return request;
+    }
+
+    public static void ValidateName(string name, string field = "name")
+    {
+        if (name.Length is 0 or > MaxNameLength || !NamePattern().IsMatch(name))
+        {
+            throw ApiException.InvalidField(field,
+                $"must be 1-{MaxNameLength} characters of letters, digits, '-', '_' and '.', starting with a letter or digit (got '{Truncate(name)}')");
+        }
+    }
+
+    private static FunctionRequest Parse(JsonElement body, FunctionSettings settings, int maxCodeBytes)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidRequest($"the request body must be a JSON object, not {Describe(body)}");
+        }
+
+        string? name = null, code = null;
+        IReadOnlyDictionary<string, string>? env = null;
+        List<TriggerSpec>? triggers = null;
+        var given = new List<string>();
+        foreach (var property in body.EnumerateObject())
+        {
+            var field = property.Name;
+            var value = property.Value;
+            if (given.Contains(field))
+            {
+                throw ApiException.InvalidField(field, "appears more than once");
+            }
+
+            given.Add(field);
+            switch (field)
+            {
+                case "name":
+                    name = RequireString(value, field);
+                    ValidateName(name);
+                    break;
+                case "code":
+                    code = RequireString(value, field);
+                    if (code.Trim().Length == 0)
+                    {
+                        throw ApiException.InvalidField(field, "is empty; it must hold the function's source");
+                    }
+
+                    var size = Encoding.UTF8.GetByteCount(code);
+                    if (size > maxCodeBytes)
+                    {
+                        throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"code is {size} bytes; the limit is {maxCodeBytes} bytes") { Field = field };
+                    }
+
+                    break;
+                case "description":
+                    settings = settings with { Description = OptionalString(value, field, MaxDescriptionLength) };
+                    break;
+                case "context":
+                    settings = settings with { Context = OptionalString(value, field, MaxNameLength) };
+                    break;
+                case "envVars":
+                    env = ParseEnv(value);
+                    break;
+                case "timeoutMs":
+                    settings = settings with { TimeoutMs = RequireInt(value, field, FunctionSettings.MinTimeoutMs, FunctionSettings.MaxTimeoutMs) };
+                    break;
+                case "memoryLimitMb":
+                    settings = settings with { MemoryLimitMb = RequireInt(value, field, FunctionSettings.MinMemoryLimitMb, FunctionSettings.MaxMemoryLimitMb) };
+                    break;
+                case "trigger":
+                    (triggers ??= []).Add(ParseTrigger(value, field));
+                    break;
+                case "triggers":
+                    triggers ??= [];
+                    var items = RequireArray(value, field);
+                    if (items.Count == 0)
+                    {
+                        throw ApiException.InvalidField(field, "must hold at least one trigger (omit it for the default http trigger)");
+                    }
+
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        triggers.Add(ParseTrigger(items[i], $"{field}[{i}]"));
+                    }
+
+                    break;
+                case "methods":
+                    settings = settings with { Methods = ParseMethods(value) };
+                    break;
+                case "allowUnauthenticated":
+                    settings = settings with { AllowUnauthenticated = RequireBool(value, field) };
+                    break;
+                case "passAllHeaders":
+                    settings = settings with { PassAllHeaders = RequireBool(value, field) };
+                    break;
+                case "verifyJwt":
+                    settings = settings with { VerifyJwt = RequireBool(value, field) };
+                    break;
+                case "auth":
+                    var mode = RequireString(value, field);
+                    if (!FunctionSettings.AuthModes.Contains(mode))
+                    {
+                        throw ApiException.InvalidField(field, $"must be one of {string.Join(", ", FunctionSettings.AuthModes)} (got '{Truncate(mode)}')");
+                    }
+
+                    settings = settings with { Auth = mode };
+                    break;
+                case "bindings":
+                    settings = settings with { Bindings = ParseBindings(value) };
+                    break;
+                default:
+                    throw ApiException.InvalidField(field, $"is not a known field; known fields are {string.Join(", ", KnownFields)}");
+            }
+        }
+
+        if (triggers is not null)
+        {
+            // Butterbase's single 'trigger' and MolnOS's 'triggers' list are one list; repeats collapse.
+            settings = settings with { Triggers = [.. triggers.Distinct()] };
+        }
+
+        return new FunctionRequest(name, code, env, settings, given);
+    }
+
+    private static TriggerSpec ParseTrigger(JsonElement value, string field)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidField(field, $"must be an object like {{\"type\": \"http\"}}, not {Describe(value)}");
+        }
+
+        string? type = null;
+        var config = new Dictionary<string, string>();
+        JsonElement? configElement = null;
+        string? eventName = null;
+        foreach (var property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "type":
+                    type = RequireString(property.Value, $"{field}.type");
+                    break;
+                case "config":
+                    if (property.Value.ValueKind != JsonValueKind.Object)
+                    {
+                        throw ApiException.InvalidField($"{field}.config", $"must be an object, not {Describe(property.Value)}");
+                    }
+
+                    configElement = property.Value;
+                    break;
+                case "eventName":
+                    eventName = RequireString(property.Value, $"{field}.eventName");
+                    break;
+                default:
+                    throw ApiException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName)");
+            }
+        }
+
+        if (type is null)
+        {
+            throw ApiException.InvalidField($"{field}.type", $"is required: one of {string.Join(", ", TriggerSpec.Types)}");
+        }
+
+        if (!TriggerSpec.Types.Contains(type))
+        {
+            throw ApiException.InvalidField($"{field}.type", $"must be one of {string.Join(", ", TriggerSpec.Types)} (got '{Truncate(type)}')");
+        }
+
+        string[] allowedConfig = type switch
+        {
+            TriggerSpec.Cron => ["schedule"],
+            TriggerSpec.Event => ["eventName"],
+            TriggerSpec.WebSocket => ["event"],
+            _ => [],
+        };
+        if (configElement is { } configObject)
+        {
+            foreach (var property in configObject.EnumerateObject())
+            {
+                var path = $"{field}.config.{property.Name}";
+                if (!allowedConfig.Contains(property.Name))
+                {
+                    throw ApiException.InvalidField(path, allowedConfig.Length == 0
+                        ? $"is not known: a {type} trigger takes no config"
+                        : $"is not known for a {type} trigger (known: {string.Join(", ", allowedConfig)})");
+                }
+
+                config[property.Name] = RequireString(property.Value, path);
+            }
+        }
+
+        if (eventName is not null)
+        {
+            if (type != TriggerSpec.Event)
+            {
+                throw ApiException.InvalidField($"{field}.eventName", "is only valid on an event trigger");
+            }
+
+            if (config.TryGetValue("eventName", out var fromConfig) && fromConfig != eventName)
+            {
+                throw ApiException.InvalidField($"{field}.eventName", "disagrees with config.eventName");
+            }
+
+            config["eventName"] = eventName;
+        }
+
+        switch (type)
+        {
+            case TriggerSpec.Cron:
+                if (!config.TryGetValue("schedule", out var schedule))
+                {
+                    throw ApiException.InvalidField($"{field}.config.schedule", "is required for a cron trigger, e.g. \"*/5 * * * *\"");
+                }
+
+                if (!CronExpression.TryParse(schedule, out _, out var error))
+                {
+                    throw ApiException.InvalidField($"{field}.config.schedule", $"is not a valid cron expression: {error}");
+                }
+
+                break;
+            case TriggerSpec.Event:
+                if (!config.TryGetValue("eventName", out var name))
+                {
+                    throw ApiException.InvalidField($"{field}.eventName", "is required for an event trigger");
+                }
+
+                RequireToken(name, $"{field}.eventName");
+                break;
+            case TriggerSpec.WebSocket:
+                if (!config.TryGetValue("event", out var wsEvent))
+                {
+                    throw ApiException.InvalidField($"{field}.config.event", "is required for a websocket trigger");
+                }
+
+                RequireToken(wsEvent, $"{field}.config.event");
+                break;
+        }
+
+        return new TriggerSpec(type, config);
+    }
+
+    private static List<string>? ParseMethods(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null; // All methods.
+        }
+
+        var items = RequireArray(value, "methods");
+        if (items.Count == 0)
+        {
+            throw ApiException.InvalidField("methods", "must list at least one method (omit it or send null to allow all)");
+        }
+
+        var methods = new List<string>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var method = RequireString(items[i], $"methods[{i}]").ToUpperInvariant();
+            if (!FunctionSettings.HttpMethods.Contains(method))
+            {
+                throw ApiException.InvalidField($"methods[{i}]", $"must be one of {string.Join(", ", FunctionSettings.HttpMethods)} (got '{Truncate(method)}')");
+            }
+
+            if (!methods.Contains(method))
+            {
+                methods.Add(method);
+            }
+        }
+
+        return methods;
+    }
+
+    private static Dictionary<string, string> ParseEnv(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidField("envVars", $"must be an object of name → string value, not {Describe(value)}");
+        }
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = $"envVars.{property.Name}";
+            if (!EnvNamePattern().IsMatch(property.Name))
+            {
+                throw ApiException.InvalidField(field, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
+            }
+
+            if (property.Name.StartsWith("ISOLA_", StringComparison.OrdinalIgnoreCase) || property.Name.StartsWith("DENO_", StringComparison.OrdinalIgnoreCase))
+            {
+                throw ApiException.InvalidField(field, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
+            }
+
+            var text = property.Value.ValueKind == JsonValueKind.String
+                ? property.Value.GetString()!
+                : throw ApiException.InvalidField(field, $"must be a string, not {Describe(property.Value)}");
+            if (Encoding.UTF8.GetByteCount(text) > MaxEnvValueBytes)
+            {
+                throw ApiException.InvalidField(field, $"is longer than {MaxEnvValueBytes} bytes");
+            }
+
+            env[property.Name] = text;
+        }
+
+        if (env.Count > MaxEnvVars)
+        {
+            throw ApiException.InvalidField("envVars", $"holds {env.Count} variables; the limit is {MaxEnvVars}");
+        }
+
+        return env;
+    }
+
+    private static List<BindingSpec> ParseBindings(JsonElement value)
+    {
+        var items = RequireArray(value, "bindings");
+        var bindings = new List<BindingSpec>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var field = $"bindings[{i}]";
+            var item = items[i];
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw ApiException.InvalidField(field, $"must be an object like {{\"service\": \"databases\", \"permissions\": [...]}}, not {Describe(item)}");
+            }
+
+            string? service = null;
+            List<BindingPermission>? permissions = null;
+            foreach (var property in item.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "service":
+                        service = RequireString(property.Value, $"{field}.service");
+                        if (!BindingSpec.Services.Contains(service))
+                        {
+                            throw ApiException.InvalidField($"{field}.service", $"must be one of {string.Join(", ", BindingSpec.Services)} (got '{Truncate(service)}')");
+                        }
+
+                        break;
+                    case "permissions":
+                        permissions = ParsePermissions(property.Value, $"{field}.permissions");
+                        break;
+                    default:
+                        throw ApiException.InvalidField($"{field}.{property.Name}", "is not a known binding field (service, permissions)");
+                }
+            }
+
+            if (service is null)
+            {
+                throw ApiException.InvalidField($"{field}.service", "is required");
+            }
+
+            // No permissions list means service-level access (MolnOS's coarsest granularity).
+            bindings.Add(new BindingSpec(service, permissions ?? []));
+        }
+
+        return bindings;
+    }
+
+    private static List<BindingPermission> ParsePermissions(JsonElement value, string field)
+    {
+        var items = RequireArray(value, field);
+        var permissions = new List<BindingPermission>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"{field}[{i}]";
+            if (items[i].ValueKind != JsonValueKind.Object)
+            {
+                throw ApiException.InvalidField(path, $"must be an object with resource, actions and optional targets, not {Describe(items[i])}");
+            }
+
+            string? resource = null;
+            List<string>? actions = null, targets = null;
+            foreach (var property in items[i].EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "resource":
+                        resource = RequireString(property.Value, $"{path}.resource");
+                        RequireToken(resource, $"{path}.resource");
+                        break;
+                    case "actions":
+                        actions = RequireStringList(property.Value, $"{path}.actions");
+                        foreach (var (action, index) in actions.Select((a, n) => (a, n)))
+                        {
+                            if (action is not ("read" or "write" or "delete" or "admin" or "publish" or "subscribe" or "*"))
+                            {
+                                throw ApiException.InvalidField($"{path}.actions[{index}]", $"must be one of read, write, delete, admin, publish, subscribe, * (got '{Truncate(action)}')");
+                            }
+                        }
+
+                        break;
+                    case "targets":
+                        targets = RequireStringList(property.Value, $"{path}.targets");
+                        break;
+                    default:
+                        throw ApiException.InvalidField($"{path}.{property.Name}", "is not a known permission field (resource, actions, targets)");
+                }
+            }
+
+            if (resource is null)
+            {
+                throw ApiException.InvalidField($"{path}.resource", "is required");
+            }
+
+            if (actions is null || actions.Count == 0)
+            {
+                throw ApiException.InvalidField($"{path}.actions", "must list at least one action");
+            }
+
+            permissions.Add(new BindingPermission(resource, actions, targets));
+        }
+
+        return permissions;
+    }
+
+    private static List<string> RequireStringList(JsonElement value, string field)
+    {
+        var items = RequireArray(value, field);
+        var list = new List<string>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            list.Add(RequireString(items[i], $"{field}[{i}]"));
+        }
+
+        return list;
+    }
+
+    private static void RequireToken(string value, string field)
+    {
+        if (value.Length is 0 or > 200 || !TokenPattern().IsMatch(value))
+        {
+            throw ApiException.InvalidField(field, $"must be 1-200 characters of letters, digits and . _ - : / (got '{Truncate(value)}')");
+        }
+    }
+
+    private static string RequireString(JsonElement value, string field) =>
+        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw ApiException.InvalidField(field, $"must be a string, not {Describe(value)}");
+
+    private static string? OptionalString(JsonElement value, string field, int maxLength)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var text = RequireString(value, field);
+        return text.Length <= maxLength ? text : throw ApiException.InvalidField(field, $"is {text.Length} characters; the limit is {maxLength}");
+    }
+
+    private static bool RequireBool(JsonElement value, string field) => value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw ApiException.InvalidField(field, $"must be true or false, not {Describe(value)}"),
+    };
+
+    private static int RequireInt(JsonElement value, string field, int min, int max)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            throw ApiException.InvalidField(field, $"must be an integer from {min} to {max}, not {Describe(value)}");
+        }
+
+        return number >= min && number <= max
+            ? (int)number
+            : throw ApiException.InvalidField(field, $"must be from {min} to {max} (got {number})");
+    }
+
+    private static List<JsonElement> RequireArray(JsonElement value, string field) =>
+        value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray()] : throw ApiException.InvalidField(field, $"must be an array, not {Describe(value)}");
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{Truncate(value.GetString()!)}\"",
+        JsonValueKind.Number => $"the number {value.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => value.ValueKind.ToString(),
+    };
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvNamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:/-]+$")]
+    private static partial Regex TokenPattern();
+}

@@ -1,0 +1,71 @@
+using Isola.Host.Api;
+using Isola.Host.Apps;
+using Isola.Host.Build;
+using Isola.Host.Hosting;
+using Isola.Host.Secrets;
+
+namespace Isola.Host.Functions;
+
+/// <summary>
+/// Deploy, update and rollback: validate, build, seal secrets, then write everything in one
+/// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
+/// </summary>
+internal sealed partial class FunctionService(
+    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, IsolaOptions options, ILogger<FunctionService> logger)
+{
+    public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)
+    {
+        await apps.RequireAsync(appId, cancellationToken);
+        var name = request.Name!;
+        // Checked before the build only to answer fast; the unique key decides races.
+        if (await store.ExistsAsync(appId, name, cancellationToken))
+        {
+            throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
+        }
+
+        var artifact = await builder.BuildAsync(name, request.Code!, cancellationToken);
+        var id = Guid.CreateVersion7();
+        var sealedEnv = Seal(request.EnvVars ?? new Dictionary<string, string>(), id);
+        await store.CreateAsync(id, appId, name, request.Code!, artifact, request.Settings, sealedEnv, cancellationToken);
+        LogDeployed(logger, appId, name, 1, artifact.Hash);
+        return await store.GetAsync(appId, id.ToString(), includeCode: false, cancellationToken);
+    }
+
+    public async Task<FunctionRecord> UpdateAsync(FunctionRecord current, FunctionRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Name is not null && request.Name != current.Name)
+        {
+            throw ApiException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
+        }
+
+        var artifact = request.Code is null ? null : await builder.BuildAsync(current.Name, request.Code, cancellationToken);
+        var sealedEnv = request.EnvVars is null ? null : Seal(request.EnvVars, current.Id);
+        var version = await store.AddVersionAsync(current, request.Code, artifact, request.Settings, sealedEnv, cancellationToken);
+        LogDeployed(logger, current.AppId, current.Name, version, artifact?.Hash ?? current.ArtifactHash);
+        return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+    }
+
+    public async Task<FunctionRecord> RollbackAsync(FunctionRecord current, int version, CancellationToken cancellationToken)
+    {
+        await store.RollbackAsync(current, version, cancellationToken);
+        LogRolledBack(logger, current.AppId, current.Name, version);
+        return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+    }
+
+    public int MaxCodeBytes => options.MaxCodeBytes;
+
+    /// <summary>
+    /// Env values are bound to their function and name but not the version, so an update that keeps
+    /// the env copies ciphertexts forward without opening them, and a value moved to another row fails to open.
+    /// </summary>
+    public static string EnvAssociatedData(Guid functionId, string name) => $"env/{functionId}/{name}";
+
+    private Dictionary<string, string> Seal(IReadOnlyDictionary<string, string> env, Guid functionId) =>
+        env.ToDictionary(pair => pair.Key, pair => secrets.Seal(pair.Value, EnvAssociatedData(functionId, pair.Key)));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deployed {App}/{Function} version {Version} ({Artifact})")]
+    private static partial void LogDeployed(ILogger logger, string app, string function, int version, string artifact);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rolled {App}/{Function} back to version {Version}")]
+    private static partial void LogRolledBack(ILogger logger, string app, string function, int version);
+}

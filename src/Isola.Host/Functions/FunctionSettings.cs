@@ -1,0 +1,48 @@
+namespace Isola.Host.Functions;
+
+/// <summary>
+/// Everything about a function version except its source and env values (SPEC C1), with the
+/// seeds' defaults. Stored as JSON in <c>function_versions.settings</c>; immutable per version.
+/// </summary>
+internal sealed record FunctionSettings
+{
+    public const int DefaultTimeoutMs = 30_000;
+    public const int MinTimeoutMs = 1;
+    public const int MaxTimeoutMs = 300_000;
+    public const int DefaultMemoryLimitMb = 128;
+    public const int MinMemoryLimitMb = 64;
+    public const int MaxMemoryLimitMb = 1024;
+
+    public static readonly IReadOnlyList<string> AuthModes = ["user", "public", "guest", "admin"];
+
+    public static readonly IReadOnlyList<string> HttpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+    public string? Description { get; init; }
+
+    /// <summary>Defaults to a single http trigger, as in both seeds.</summary>
+    public IReadOnlyList<TriggerSpec> Triggers { get; init; } = [TriggerSpec.HttpTrigger];
+
+    /// <summary>Allowed HTTP methods; null allows all.</summary>
+    public IReadOnlyList<string>? Methods { get; init; }
+
+    /// <summary>Wall-clock limit of one invocation, from the gateway accepting the request to the response head.</summary>
+    public int TimeoutMs { get; init; } = DefaultTimeoutMs;
+
+    /// <summary>V8 heap limit of the function's worker process.</summary>
+    public int MemoryLimitMb { get; init; } = DefaultMemoryLimitMb;
+
+    public bool AllowUnauthenticated { get; init; }
+
+    public bool PassAllHeaders { get; init; }
+
+    public bool VerifyJwt { get; init; } = true;
+
+    public string Auth { get; init; } = "user";
+
+    public IReadOnlyList<BindingSpec> Bindings { get; init; } = [];
+
+    /// <summary>MolnOS grouping label.</summary>
+    public string? Context { get; init; }
+
+    public bool HasTrigger(string type) => Triggers.Any(trigger => trigger.Type == type);
+}

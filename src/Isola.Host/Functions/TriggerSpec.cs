@@ -1,0 +1,23 @@
+namespace Isola.Host.Functions;
+
+/// <summary>
+/// One way a function is invoked, in canonical form: <c>{type, config}</c>. The MolnOS form
+/// <c>{type:"event", eventName}</c> is folded into <c>config.eventName</c> when parsed.
+/// </summary>
+internal sealed record TriggerSpec(string Type, IReadOnlyDictionary<string, string> Config)
+{
+    public const string Http = "http";
+    public const string Cron = "cron";
+    public const string Event = "event";
+    public const string WebSocket = "websocket";
+
+    public static readonly IReadOnlyList<string> Types = [Http, Cron, Event, WebSocket];
+
+    public static TriggerSpec HttpTrigger { get; } = new(Http, new Dictionary<string, string>());
+
+    public bool Equals(TriggerSpec? other) =>
+        other is not null && Type == other.Type && Config.Count == other.Config.Count &&
+        Config.All(pair => other.Config.TryGetValue(pair.Key, out var value) && value == pair.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Config.Count);
+}

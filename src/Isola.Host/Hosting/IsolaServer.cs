@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.Encodings.Web;
+using Isola.Host.Api;
+using Isola.Host.Apps;
+using Isola.Host.Auth;
+using Isola.Host.Build;
+using Isola.Host.Data;
+using Isola.Host.Functions;
+using Isola.Host.Secrets;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Npgsql;
+
+namespace Isola.Host.Hosting;
+
+/// <summary>
+/// One Isola node: data dir lock, database (embedded or external), migrations, keys, and the
+/// HTTP server. Used by <c>isola serve</c> and, in-process, by the integration tests.
+/// </summary>
+internal sealed partial class IsolaServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly EmbeddedPostgres? _postgres;
+    private readonly DataDirectoryLock _lock;
+    private bool _disposed;
+
+    private IsolaServer(WebApplication app, NpgsqlDataSource dataSource, EmbeddedPostgres? postgres, DataDirectoryLock dataLock,
+        Uri url, AdminKeyBootstrap.Result adminKey, IReadOnlyList<int> migrationsApplied)
+    {
+        _app = app;
+        _dataSource = dataSource;
+        _postgres = postgres;
+        _lock = dataLock;
+        Url = url;
+        AdminKey = adminKey;
+        MigrationsApplied = migrationsApplied;
+    }
+
+    public Uri Url { get; }
+
+    public AdminKeyBootstrap.Result AdminKey { get; }
+
+    /// <summary>Migration versions this node applied at start (empty if another node had).</summary>
+    public IReadOnlyList<int> MigrationsApplied { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<IsolaServer> StartAsync(IsolaOptions options, LogLevel minimumLevel, CancellationToken cancellationToken)
+    {
+        using var startupLogging = LoggerFactory.Create(logging => ConfigureLogging(logging, minimumLevel));
+        var logger = startupLogging.CreateLogger<IsolaServer>();
+
+        // 0711: other users (the PostgreSQL service user) may pass through but not list the keys.
+        Directory.CreateDirectory(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var dataLock = DataDirectoryLock.Acquire(options.DataDir);
+        EmbeddedPostgres? postgres = null;
+        NpgsqlDataSource? dataSource = null;
+        try
+        {
+            var denoPath = DenoLocator.Find(options.DenoPath);
+            var box = new SecretBox(MasterKey.Load(options));
+            string connectionString;
+            if (options.DatabaseUrl is { } url)
+            {
+                connectionString = DatabaseUrl.ToConnectionString(url);
+            }
+            else
+            {
+                postgres = await EmbeddedPostgres.StartAsync(options.DataDir, startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
+                connectionString = postgres.ConnectionString;
+            }
+
+            dataSource = NpgsqlDataSource.Create(connectionString);
+            var applied = await new Migrator(dataSource, startupLogging.CreateLogger<Migrator>()).MigrateAsync(cancellationToken);
+            await MasterKey.VerifyAsync(dataSource, box, cancellationToken);
+            var adminKey = await AdminKeyBootstrap.EnsureAsync(options, new ApiKeyStore(dataSource, TimeProvider.System), cancellationToken);
+
+            var app = BuildApp(options, minimumLevel, dataSource, box, denoPath);
+            await app.StartAsync(cancellationToken);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            LogListening(logger, address);
+            return new IsolaServer(app, dataSource, postgres, dataLock, new Uri(address), adminKey, applied);
+        }
+        catch
+        {
+            if (dataSource is not null)
+            {
+                await dataSource.DisposeAsync();
+            }
+
+            if (postgres is not null)
+            {
+                await postgres.DisposeAsync();
+            }
+
+            dataLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Completes when the process is asked to stop (SIGINT/SIGTERM).</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _dataSource.DisposeAsync();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
+        _lock.Dispose();
+    }
+
+    private static WebApplication BuildApp(IsolaOptions options, LogLevel minimumLevel, NpgsqlDataSource dataSource, SecretBox box, string denoPath)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            // The host's own folder holds no appsettings; keep configuration to flags and ISOLA_* variables.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        ConfigureLogging(builder.Logging, minimumLevel);
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Parse(options.BindAddress), options.Port);
+            kestrel.AddServerHeader = false;
+        });
+        // Stop waits this long for in-flight requests after SIGTERM before closing connections.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        var services = builder.Services;
+        // Messages quote user input ('name'); escaping quotes as \u0027 makes them unreadable. Responses are JSON, never HTML.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(dataSource);
+        services.AddSingleton(box);
+        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<AppStore>();
+        services.AddSingleton<FunctionStore>();
+        services.AddSingleton<FunctionService>();
+        services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorContractMiddleware>();
+        app.MapHealthEndpoints();
+        app.MapAppEndpoints();
+        app.MapFunctionEndpoints();
+        app.MapMolnosEndpoints();
+        return app;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, LogLevel minimumLevel)
+    {
+        logging.SetMinimumLevel(minimumLevel);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
+    private static partial void LogListening(ILogger logger, string address);
+}
