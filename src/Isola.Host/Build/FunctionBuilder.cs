@@ -22,7 +22,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     private string BuildRoot => Path.Combine(options.DataDir, "builds");
 
     /// <summary>Shared by every build, so an npm package is downloaded once per node.</summary>
-    private string DenoCache => Path.Combine(options.DataDir, "deno-cache");
+    private string DenoCache => options.DenoCacheDir ?? Path.Combine(options.DataDir, "deno-cache");
 
     public async Task<BuildArtifact> BuildAsync(string functionName, string code, CancellationToken cancellationToken)
     {

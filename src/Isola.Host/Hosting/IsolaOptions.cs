@@ -25,6 +25,9 @@ internal sealed record IsolaOptions
     /// <summary>Explicit Deno binary; null searches the project-local install, then PATH.</summary>
     public string? DenoPath { get; init; }
 
+    /// <summary>Deno's module cache (npm packages) shared by builds; null puts it in the data dir.</summary>
+    public string? DenoCacheDir { get; init; }
+
     /// <summary>A fixed admin key to register (deployments that inject it as a secret).</summary>
     public string? AdminKey { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed record IsolaOptions
         MasterKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_MASTER_KEY")),
         DenoPath = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO")),
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
+        DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
     };
 

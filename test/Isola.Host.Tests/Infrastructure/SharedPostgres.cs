@@ -1,0 +1,41 @@
+using Isola.Host.Data;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Isola.Host.Tests.Infrastructure;
+
+/// <summary>
+/// One embedded PostgreSQL cluster for the whole test run, started by the product's own
+/// <see cref="EmbeddedPostgres"/> manager; each test host gets a fresh database in it.
+/// Stopped when the test process exits.
+/// </summary>
+internal static class SharedPostgres
+{
+    private static readonly Lazy<Task<EmbeddedPostgres>> Cluster = new(StartAsync);
+
+    public static async Task<string> CreateDatabaseAsync()
+    {
+        var cluster = await Cluster.Value;
+        var name = "t_" + Guid.NewGuid().ToString("N")[..16];
+        await using (var connection = new NpgsqlConnection(cluster.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Database = name }.ConnectionString;
+    }
+
+    private static async Task<EmbeddedPostgres> StartAsync()
+    {
+        var dataDir = TestEnvironment.CreateScratch("pg");
+        var cluster = await EmbeddedPostgres.StartAsync(dataDir, NullLogger.Instance, CancellationToken.None);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            TestEnvironment.DeleteScratch(dataDir);
+        };
+        return cluster;
+    }
+}
