@@ -130,6 +130,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         var lines = output.Split('\n').Select(line => line.TrimEnd()).ToList();
         var message = lines.FirstOrDefault(line => line.StartsWith("error: ", StringComparison.Ordinal) && line != "error: bundling failed");
         message = message is null ? "deno bundle failed: " + string.Join(' ', lines.Where(l => l.Length > 0).Take(5)) : message["error: ".Length..];
+        // Paths inside the scratch folder mean nothing to the user; show them relative to the function.
+        message = message.Replace("file://" + sourceDir + "/", "", StringComparison.Ordinal).Replace(sourceDir + "/", "", StringComparison.Ordinal);
         foreach (var line in lines)
         {
             var match = Location().Match(line);
