@@ -64,7 +64,14 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             string connectionString;
             if (options.DatabaseUrl is { } url)
             {
-                connectionString = DatabaseUrl.ToConnectionString(url);
+                try
+                {
+                    connectionString = DatabaseUrl.ToConnectionString(url);
+                }
+                catch (Exception ex) when (ex is FormatException or UriFormatException or ArgumentException)
+                {
+                    throw new StartupException(ex.Message, ex);
+                }
             }
             else
             {
@@ -73,7 +80,15 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             }
 
             dataSource = NpgsqlDataSource.Create(connectionString);
-            var applied = await new Migrator(dataSource, startupLogging.CreateLogger<Migrator>()).MigrateAsync(cancellationToken);
+            IReadOnlyList<int> applied;
+            try
+            {
+                applied = await new Migrator(dataSource, startupLogging.CreateLogger<Migrator>()).MigrateAsync(cancellationToken);
+            }
+            catch (NpgsqlException ex)
+            {
+                throw new StartupException($"cannot prepare the database ({(options.DatabaseUrl is null ? "embedded" : "ISOLA_DATABASE_URL")}): {ex.Message}", ex);
+            }
             await MasterKey.VerifyAsync(dataSource, box, cancellationToken);
             var adminKey = await AdminKeyBootstrap.EnsureAsync(options, new ApiKeyStore(dataSource, TimeProvider.System), cancellationToken);
 
