@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_postgres
 ensure_deno
+ensure_curl
 export ISOLA_DENO="$DENO_BIN"
 
 results="$ROOT/test/results"

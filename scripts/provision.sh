@@ -29,6 +29,15 @@ ensure_postgres() {
   have_postgres || { say "PostgreSQL installation failed"; exit 1; }
 }
 
+# The docs' examples (run by the tests) use curl; minimal Debian images lack it.
+ensure_curl() {
+  command -v curl >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = "0" ] || { say "curl is missing: sudo apt-get install -y curl"; exit 1; }
+  say "installing curl..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl >/dev/null; }
+}
+
 ensure_deno() {
   if [ -x "$DENO_BIN" ] && "$DENO_BIN" --version 2>/dev/null | head -n1 | grep -q "^deno $DENO_VERSION "; then
     return 0
