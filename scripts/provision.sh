@@ -57,7 +57,11 @@ build_host() {
     return 0
   fi
   say "building the host..."
-  dotnet build "$ROOT/src/Isola.Host/Isola.Host.csproj" -c Release --nologo -v q -clp:"ErrorsOnly;NoSummary" >&2 \
-    || { say "build failed"; exit 1; }
+  local log
+  log=$(mktemp)
+  if ! dotnet build "$ROOT/src/Isola.Host/Isola.Host.csproj" -c Release --nologo -v q >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; say "build failed"; exit 1
+  fi
+  rm -f "$log"
   touch "$HOST_DLL"
 }
