@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 
 namespace Isola.Host.Api;
 
@@ -25,6 +26,10 @@ internal static class FunctionEndpoints
         functions.MapDelete("/{name}", (string app, string name, HttpContext http, FunctionStore store, AppStore apps) => DeleteAsync(app, name, http, store, apps))
             .RequirePermission(Permissions.Delete);
         functions.MapGet("/{name}/versions", (string app, string name, HttpContext http, FunctionStore store) => VersionsAsync(app, name, http, store))
+            .RequirePermission(Permissions.Read);
+        functions.MapGet("/{name}/logs", (string app, string name, HttpContext http, FunctionStore store, InvocationQueries queries) => LogsAsync(app, name, http, store, queries))
+            .RequirePermission(Permissions.Read);
+        functions.MapGet("/{name}/stats", (string app, string name, HttpContext http, FunctionStore store, InvocationQueries queries) => StatsAsync(app, name, http, store, queries))
             .RequirePermission(Permissions.Read);
         functions.MapPost("/{name}/rollback", (string app, string name, HttpContext http, FunctionStore store, FunctionService service) => RollbackAsync(app, name, http, store, service))
             .RequirePermission(Permissions.Update);
@@ -114,6 +119,54 @@ internal static class FunctionEndpoints
         var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
         var rolledBack = await service.RollbackAsync(function, version.Value, http.RequestAborted);
         return Results.Json(FunctionView.Render(rolledBack, FunctionView.BaseUrl(http.Request), includeCode: false));
+    }
+
+    private static async Task<IResult> LogsAsync(string app, string name, HttpContext http, FunctionStore store, InvocationQueries queries)
+    {
+        var query = http.Request.Query;
+        var filter = new InvocationQueries.LogFilter(
+            Status: QueryInt(query, "status", 100, 599),
+            ErrorsOnly: query.TryGetValue("errors", out var errors) && errors.ToString() is "true" or "1",
+            Since: QueryTime(query, "since"),
+            Until: QueryTime(query, "until"),
+            Limit: QueryInt(query, "limit", 1, InvocationQueries.MaxLimit) ?? 50);
+        var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        var invocations = await queries.LogsAsync(function.Id, filter, http.RequestAborted);
+        return Results.Json(new JsonObject { ["name"] = function.Name, ["invocations"] = invocations });
+    }
+
+    private static async Task<IResult> StatsAsync(string app, string name, HttpContext http, FunctionStore store, InvocationQueries queries)
+    {
+        var since = QueryTime(http.Request.Query, "since");
+        var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        var stats = await queries.StatsAsync(function.Id, since, http.RequestAborted);
+        stats["name"] = function.Name;
+        stats["version"] = function.Version;
+        return Results.Json(stats);
+    }
+
+    private static int? QueryInt(IQueryCollection query, string name, int min, int max)
+    {
+        if (!query.TryGetValue(name, out var raw))
+        {
+            return null;
+        }
+
+        return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw ApiException.InvalidField(name, $"must be an integer from {min} to {max} (got '{raw}')");
+    }
+
+    private static DateTimeOffset? QueryTime(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out var raw))
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(raw, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value)
+            ? value
+            : throw ApiException.InvalidField(name, $"must be an ISO 8601 time such as 2026-01-31T12:00:00Z (got '{raw}')");
     }
 
     /// <summary>JSON escaping can double the code's size, plus room for the other fields.</summary>

@@ -53,7 +53,7 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         var server = new EmbeddedPostgres(binDir, pgData, ChooseSocketDirectory(dataDir), Path.Combine(dataDir, "postgres.log"), runAs, logger);
         if (runAs is { } user)
         {
-            server.MakeReachableBy(dataDir, user.Uid);
+            UnixUser.MakeAncestorsSearchable(dataDir, dir => LogMadeSearchable(logger, dir, user.Uid));
         }
 
         if (!File.Exists(Path.Combine(pgData, "PG_VERSION")))
@@ -152,23 +152,6 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDir)))[..16];
         return Path.Combine(Path.GetTempPath(), "isola-pg-" + hash);
-    }
-
-    /// <summary>
-    /// The service user must be able to walk down to the data dir (e.g. a clone under /root).
-    /// Only the search bit is added, never read, and each change is logged.
-    /// </summary>
-    private void MakeReachableBy(string dataDir, uint uid)
-    {
-        for (var dir = Path.GetDirectoryName(dataDir); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
-        {
-            var mode = File.GetUnixFileMode(dir);
-            if ((mode & UnixFileMode.OtherExecute) == 0)
-            {
-                File.SetUnixFileMode(dir, mode | UnixFileMode.OtherExecute);
-                LogMadeSearchable(_logger, dir, uid);
-            }
-        }
     }
 
     private async Task InitializeAsync(CancellationToken cancellationToken)

@@ -46,6 +46,23 @@ internal static partial class UnixUser
         }
     }
 
+    /// <summary>
+    /// Adds the search (o+x) bit to every ancestor of <paramref name="path"/> that lacks it, so another
+    /// OS user can walk down to it (e.g. a clone under /root). Never adds read; reports each change.
+    /// </summary>
+    public static void MakeAncestorsSearchable(string path, Action<string> changed)
+    {
+        for (var dir = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            var mode = File.GetUnixFileMode(dir);
+            if ((mode & UnixFileMode.OtherExecute) == 0)
+            {
+                File.SetUnixFileMode(dir, mode | UnixFileMode.OtherExecute);
+                changed(dir);
+            }
+        }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct Passwd
     {

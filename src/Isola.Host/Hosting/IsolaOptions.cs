@@ -34,6 +34,12 @@ internal sealed record IsolaOptions
     /// <summary>Largest accepted function source, in UTF-8 bytes, before a deploy is answered 413.</summary>
     public int MaxCodeBytes { get; init; } = 5 * 1024 * 1024;
 
+    /// <summary>Largest request body an invocation accepts (streamed, never buffered whole); past it, 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
+
+    /// <summary>Worker pool sizing and recycling.</summary>
+    public Workers.WorkerOptions Workers { get; init; } = new();
+
     /// <summary>
     /// Wall-clock limit of one <c>deno bundle</c> run, from process start to exit; npm downloads on a
     /// cold cache count against it.

@@ -6,6 +6,9 @@ using Isola.Host.Auth;
 using Isola.Host.Build;
 using Isola.Host.Data;
 using Isola.Host.Functions;
+using Isola.Host.Gateway;
+using Isola.Host.Observability;
+using Isola.Host.Workers;
 using Isola.Host.Secrets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -95,6 +98,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             var app = BuildApp(options, minimumLevel, dataSource, box, denoPath);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
             LogListening(logger, address);
             return new IsolaServer(app, dataSource, postgres, dataLock, new Uri(address), adminKey, applied);
         }
@@ -126,7 +130,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         }
 
         _disposed = true;
+        // Stop taking requests and let in-flight ones finish, then stop the workers (beforeunload runs).
         await _app.StopAsync();
+        await _app.Services.GetRequiredService<WorkerSupervisor>().DisposeAsync();
         await _app.DisposeAsync();
         await _dataSource.DisposeAsync();
         if (_postgres is not null)
@@ -150,6 +156,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         {
             kestrel.Listen(IPAddress.Parse(options.BindAddress), options.Port);
             kestrel.AddServerHeader = false;
+            // Invocation bodies stream to workers under their own limit (IsolaOptions.MaxRequestBodyBytes); control bodies are capped when read.
+            kestrel.Limits.MaxRequestBodySize = null;
         });
         // Stop waits this long for in-flight requests after SIGTERM before closing connections.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -167,13 +175,43 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<FunctionService>();
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
+        // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.
+        services.AddSingleton<FunctionRegistry>();
+        services.AddHostedService<RegistryListener>();
+        services.AddSingleton<InvocationRecorder>();
+        services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<InvocationRecorder>());
+        services.AddHostedService(provider => provider.GetRequiredService<InvocationRecorder>());
+        services.AddSingleton<InvocationQueries>();
+        services.AddSingleton(options.Workers);
+        services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
+        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), WorkersRoot(options), Path.Combine(options.DataDir, "worker-cache")));
+        services.AddSingleton<WorkerSupervisor>();
+        services.AddSingleton<InvocationForwarder>();
+
         var app = builder.Build();
         app.UseMiddleware<ErrorContractMiddleware>();
         app.MapHealthEndpoints();
         app.MapAppEndpoints();
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
+        app.MapGatewayEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// Worker folders hold each worker's socket; a socket path over 107 bytes cannot be bound, so a
+    /// deep data dir gets its worker folders under /tmp instead.
+    /// </summary>
+    private static string WorkersRoot(IsolaOptions options)
+    {
+        var preferred = Path.Combine(options.DataDir, "workers");
+        if (Path.Combine(preferred, "0123456789ab", "worker.sock").Length < 100)
+        {
+            return preferred;
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(options.DataDir)))[..12];
+        return Path.Combine(Path.GetTempPath(), "isola-workers-" + hash);
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, LogLevel minimumLevel)

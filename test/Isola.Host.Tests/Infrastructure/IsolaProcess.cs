@@ -15,6 +15,8 @@ internal sealed partial class IsolaProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private Uri? _url;
+
     private IsolaProcess(Process process) => _process = process;
 
     public Uri Url => _ready.Task.Result;
@@ -65,7 +67,7 @@ internal sealed partial class IsolaProcess : IAsyncDisposable
         return isola;
     }
 
-    /// <summary>Waits for the "Isola is serving on ..." line.</summary>
+    /// <summary>Waits for the start banner ("Isola is serving on ...", then the admin key line).</summary>
     public async Task<Uri> WaitReadyAsync(TimeSpan? timeout = null) =>
         await _ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(90));
 
@@ -118,7 +120,12 @@ internal sealed partial class IsolaProcess : IAsyncDisposable
         var match = ServingLine().Match(line);
         if (match.Success)
         {
-            _ready.TrySetResult(new Uri(match.Groups[1].Value));
+            _url = new Uri(match.Groups[1].Value);
+        }
+        else if (line.StartsWith("Admin API key", StringComparison.Ordinal) && _url is not null)
+        {
+            // The last line of the start banner: ready, and everything it prints is in Output.
+            _ready.TrySetResult(_url);
         }
     }
 

@@ -49,6 +49,8 @@ internal sealed class TestHost : IAsyncDisposable
         AdminKey = "isola_sk_test_" + Guid.NewGuid().ToString("N"),
         DenoPath = TestEnvironment.DenoPath,
         DenoCacheDir = TestEnvironment.SharedDenoCache,
+        // Control-plane tests never run functions; tests that do ask for pre-started workers themselves.
+        Workers = new Isola.Host.Workers.WorkerOptions { Prestarted = 0 },
     };
 
     /// <summary>Starts a node on a fresh database of the shared cluster.</summary>

@@ -1,0 +1,17 @@
+using Isola.Host.Functions;
+
+namespace Isola.Host.Gateway;
+
+/// <summary>What the gateway needs to run a function: its current version's settings, artifact and sealed env.</summary>
+internal sealed record DeployedFunction(
+    Guid Id,
+    string AppId,
+    string Name,
+    int Version,
+    FunctionSettings Settings,
+    string ArtifactHash,
+    IReadOnlyDictionary<string, string> SealedEnv)
+{
+    /// <summary>Identifies one immutable version; worker pools are keyed by it.</summary>
+    public (Guid, int) VersionKey => (Id, Version);
+}

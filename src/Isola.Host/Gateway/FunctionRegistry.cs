@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Isola.Host.Functions;
+using Npgsql;
+
+namespace Isola.Host.Gateway;
+
+/// <summary>
+/// The gateway's in-memory view of deployed functions: loaded from PostgreSQL on first use and
+/// dropped when a NOTIFY on <see cref="FunctionStore.ChangeChannel"/> says the function changed,
+/// so every node routes to the new version at once without polling.
+/// </summary>
+internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
+{
+    private readonly ConcurrentDictionary<string, Task<DeployedFunction?>> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Raised after a function changed (deploy, update, rollback, delete): "app/name".</summary>
+    public event Action<string, string>? Changed;
+
+    /// <summary>Finds the current version by name or id; null if there is no such function.</summary>
+    public async ValueTask<DeployedFunction?> FindAsync(string appId, string nameOrId, CancellationToken cancellationToken)
+    {
+        var key = appId + "/" + nameOrId;
+        var lookup = _cache.GetOrAdd(key, _ => LoadAsync(appId, nameOrId));
+        var found = await lookup.WaitAsync(cancellationToken);
+        if (found is null)
+        {
+            // Misses are not cached: a deploy a moment later must be found without waiting for a NOTIFY.
+            _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(key, lookup));
+        }
+
+        return found;
+    }
+
+    /// <summary>Called for every NOTIFY payload "app/name".</summary>
+    public void Invalidate(string appId, string name)
+    {
+        foreach (var (key, entry) in _cache)
+        {
+            var matches = key == appId + "/" + name ||
+                (entry.IsCompletedSuccessfully && entry.Result is { } f && f.AppId == appId && f.Name == name);
+            if (matches)
+            {
+                _cache.TryRemove(key, out _);
+            }
+        }
+
+        Changed?.Invoke(appId, name);
+    }
+
+    /// <summary>After the LISTEN connection was lost, any change may have been missed.</summary>
+    public void InvalidateAll() => _cache.Clear();
+
+    private async Task<DeployedFunction?> LoadAsync(string appId, string nameOrId)
+    {
+        var byId = Guid.TryParse(nameOrId, out var id);
+        await using var command = dataSource.CreateCommand($"""
+            select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text
+            from isola.functions f
+            join isola.function_versions v on v.function_id = f.id and v.version = f.current_version
+            where f.app_id = $1 and {(byId ? "f.id = $2" : "f.name = $2")}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = appId });
+        command.Parameters.Add(byId ? new NpgsqlParameter { Value = id } : new NpgsqlParameter { Value = nameOrId });
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+
+        return new DeployedFunction(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+            SettingsJson.Deserialize(reader.GetString(4)), reader.GetString(5),
+            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6))!);
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Isola.Host.Api;
+using Isola.Host.Functions;
+using Isola.Host.Hosting;
+using Isola.Host.Observability;
+using Isola.Host.Workers;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Isola.Host.Gateway;
+
+/// <summary>
+/// The HTTP invocation path: resolve the function, check trigger and method, take a worker slot,
+/// forward the request with its envelope, stream the response back, and record the invocation.
+/// Every failure becomes the error contract; none reaches the host's own stability.
+/// </summary>
+internal sealed partial class InvocationForwarder(
+    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
+    ILogger<InvocationForwarder> logger)
+{
+    public async Task InvokeAsync(HttpContext http, FunctionRoute route)
+    {
+        var function = await registry.FindAsync(route.AppId, route.FunctionRef, http.RequestAborted);
+        if (function is null || !function.Settings.HasTrigger(TriggerSpec.Http))
+        {
+            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, function is null
+                ? $"function '{route.FunctionRef}' does not exist in app '{route.AppId}'"
+                : $"function '{function.Name}' has no http trigger, so it cannot be called over HTTP");
+        }
+
+        var method = http.Request.Method;
+        // OPTIONS always reaches the function: CORS preflight must work whatever methods it serves (H8).
+        if (function.Settings.Methods is { } allowed && !allowed.Contains(method) && !HttpMethods.IsOptions(method))
+        {
+            throw new ApiException(405, ErrorCodes.MethodNotAllowed, $"'{function.Name}' accepts {string.Join(", ", allowed)}, not {method}")
+            {
+                Headers = new Dictionary<string, string> { ["Allow"] = string.Join(", ", allowed) },
+            };
+        }
+
+        if (http.Request.ContentLength > options.MaxRequestBodyBytes)
+        {
+            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the request body is {http.Request.ContentLength} bytes; the limit is {options.MaxRequestBodyBytes}");
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        }
+
+        var invocationId = Guid.CreateVersion7().ToString("N");
+        http.TraceIdentifier = invocationId;
+        http.Response.Headers["x-isola-invocation-id"] = invocationId;
+        var started = time.GetUtcNow();
+        var stopwatch = Stopwatch.StartNew();
+        var outcome = new Outcome();
+        WorkerLease? lease = null;
+        recorder.Begin(invocationId);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
+        try
+        {
+            lease = await supervisor.AcquireAsync(function, linked.Token);
+            await ForwardAsync(http, route, function, lease.Worker, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs), linked.Token, outcome);
+        }
+        catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
+        {
+            await FailAsync(http, function, lease?.Worker, ex, deadline.IsCancellationRequested, outcome);
+        }
+        catch (OperationCanceledException)
+        {
+            outcome.Status = 499; // The client went away first.
+            outcome.ErrorCode = "CLIENT_CLOSED";
+        }
+        finally
+        {
+            var memory = lease?.Worker.PeakMemoryBytes();
+            lease?.Dispose();
+            recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
+                method, http.Request.Path + http.Request.QueryString, outcome.Status ?? http.Response.StatusCode, outcome.ErrorCode,
+                outcome.ErrorMessage, outcome.ErrorStack, memory, "anon", null));
+        }
+    }
+
+    private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, WorkerProcess worker, string invocationId,
+        DateTimeOffset deadlineAt, CancellationToken cancellationToken, Outcome outcome)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), route.FunctionPath);
+        var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
+        if (hasBody)
+        {
+            request.Content = new StreamContent(http.Request.Body, 64 * 1024);
+        }
+
+        foreach (var (name, values) in http.Request.Headers)
+        {
+            if (!ForwardedHeaders.ShouldForward(name, function.Settings.PassAllHeaders))
+            {
+                continue;
+            }
+
+            if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && request.Content is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        request.Headers.Host = http.Request.Host.Value;
+        request.Headers.TryAddWithoutValidation("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString());
+        request.Headers.TryAddWithoutValidation("x-isola-invocation-id", invocationId);
+        request.Headers.TryAddWithoutValidation("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
+        request.Headers.TryAddWithoutValidation("x-isola-subpath", Uri.EscapeDataString(route.Subpath));
+        request.Headers.TryAddWithoutValidation("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation("x-isola-caller", """{"kind":"anon","user":null}""");
+
+        using var response = await worker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.Headers.TryGetValues("x-isola-error", out var errorCodes))
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            ReadRuntimeError(body, outcome);
+            var code = errorCodes.First();
+            outcome.ErrorCode = code;
+            outcome.Status = code == "BOOT_ERROR" ? 503 : 500;
+            await ErrorResponse.WriteAsync(http, outcome.Status.Value, code, code == "BOOT_ERROR"
+                ? "the function is not loaded: " + outcome.ErrorMessage
+                : $"the function failed with an uncaught exception; its message and stack are in the invocation log ({invocationId})");
+            return;
+        }
+
+        http.Response.StatusCode = (int)response.StatusCode;
+        CopyHeaders(response.Headers, http.Response.Headers);
+        CopyHeaders(response.Content.Headers, http.Response.Headers);
+        if (response.StatusCode >= HttpStatusCode.InternalServerError)
+        {
+            outcome.ErrorCode = "FUNCTION_STATUS";
+        }
+
+        // Streams as it arrives (SSE, chunked): the deadline covers the response head only.
+        await using var body2 = await response.Content.ReadAsStreamAsync(CancellationToken.None);
+        await http.Response.StartAsync(http.RequestAborted);
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await body2.ReadAsync(buffer, http.RequestAborted)) > 0)
+        {
+            await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted);
+        }
+    }
+
+    private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)
+    {
+        var (status, code, message) = await ClassifyAsync(function, worker, ex, deadlinePassed);
+        outcome.Status = status;
+        outcome.ErrorCode = code;
+        outcome.ErrorMessage ??= message;
+        if (http.Response.HasStarted)
+        {
+            // Headers are gone: the only honest signal left is a broken connection.
+            LogAbortedStream(logger, function.Name, message);
+            http.Abort();
+            return;
+        }
+
+        http.Response.Headers.Clear();
+        http.Response.Headers["x-isola-invocation-id"] = http.TraceIdentifier;
+        await ErrorResponse.WriteAsync(http, status, code, message);
+    }
+
+    private async Task<(int Status, string Code, string Message)> ClassifyAsync(DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed)
+    {
+        switch (ex)
+        {
+            case ApiException api:
+                return (api.Status, api.Code, api.Message);
+            case WorkerBootException boot:
+                return (503, "BOOT_ERROR", boot.Message);
+            case NoCapacityException capacity:
+                return (503, "NO_CAPACITY", capacity.Message);
+            case BadHttpRequestException { StatusCode: 413 }:
+                return (413, ErrorCodes.PayloadTooLarge, $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes");
+        }
+
+        if (deadlinePassed)
+        {
+            if (worker is not null)
+            {
+                await supervisor.HandleDeadlineAsync(worker);
+            }
+
+            return (504, "FUNCTION_TIMEOUT", $"'{function.Name}' did not answer within its timeout of {function.Settings.TimeoutMs} ms");
+        }
+
+        if (worker is not null)
+        {
+            // A broken connection to the worker: find out how it ended before choosing the answer.
+            var exit = await worker.Exited.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+            if (exit?.Kind == WorkerExitKind.OutOfMemory)
+            {
+                return (546, "WORKER_LIMIT", $"'{function.Name}' exceeded its memory limit of {function.Settings.MemoryLimitMb} MB");
+            }
+
+            if (exit is not null)
+            {
+                return (502, "WORKER_CRASHED", exit.Detail);
+            }
+        }
+
+        LogForwardFailed(logger, function.Name, ex.Message);
+        return (502, "WORKER_CRASHED", "the connection to the function's worker failed: " + ex.Message);
+    }
+
+    private static void ReadRuntimeError(string body, Outcome outcome)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement.TryGetProperty("error", out var nested) ? nested : document.RootElement;
+            outcome.ErrorMessage = root.TryGetProperty("message", out var message) ? message.GetString() : body;
+            outcome.ErrorStack = root.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            outcome.ErrorMessage = body;
+        }
+    }
+
+    private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to)
+    {
+        foreach (var (name, values) in from)
+        {
+            if (ForwardedHeaders.ShouldReturn(name))
+            {
+                to[name] = values.ToArray();
+            }
+        }
+    }
+
+    /// <summary>What the invocation record says about how it ended, filled in along the way.</summary>
+    private sealed class Outcome
+    {
+        public int? Status { get; set; }
+
+        public string? ErrorCode { get; set; }
+
+        public string? ErrorMessage { get; set; }
+
+        public string? ErrorStack { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
+    private static partial void LogForwardFailed(ILogger logger, string function, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
+    private static partial void LogAbortedStream(ILogger logger, string function, string reason);
+}

@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Isola.Host.Workers;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Isola.Host.Observability;
+
+/// <summary>
+/// Collects invocation records and the console lines workers attribute to them, and writes them in
+/// batches (binary COPY) off the request path. A record waits <see cref="LogGrace"/> after its
+/// invocation ends so trailing output is stored with it; later lines (background work) are appended.
+/// </summary>
+internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, TimeProvider time, ILogger<InvocationRecorder> logger)
+    : BackgroundService, IWorkerOutput
+{
+    /// <summary>Console lines kept per invocation; the rest is replaced by one truncation line.</summary>
+    public const int MaxLinesPerInvocation = 200;
+
+    /// <summary>Longest stored console line, in characters.</summary>
+    public const int MaxLineLength = 4096;
+
+    private static readonly TimeSpan LogGrace = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan RememberFlushed = TimeSpan.FromMinutes(10);
+
+    private readonly Channel<(InvocationRecord Record, DateTimeOffset DueAt)> _records =
+        Channel.CreateBounded<(InvocationRecord, DateTimeOffset)>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly ConcurrentDictionary<string, LogBuffer> _logs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _flushed = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Id, LogLine Line)> _lateLines = new();
+    private long _dropped;
+
+    /// <summary>Starts collecting console output for an invocation about to be forwarded.</summary>
+    public void Begin(string invocationId) => _logs.TryAdd(invocationId, new LogBuffer());
+
+    /// <summary>Queues a finished invocation; never blocks and never throws.</summary>
+    public void Complete(InvocationRecord record)
+    {
+        if (!_records.Writer.TryWrite((record, time.GetUtcNow() + LogGrace)))
+        {
+            if (Interlocked.Increment(ref _dropped) % 1000 == 1)
+            {
+                LogDropped(logger, Interlocked.Read(ref _dropped));
+            }
+        }
+    }
+
+    public void OnLog(string workerId, string? invocationId, string level, string message, DateTimeOffset timestamp)
+    {
+        if (message.Length > MaxLineLength)
+        {
+            message = message[..MaxLineLength] + "…";
+        }
+
+        var line = new LogLine(timestamp, level, message);
+        if (invocationId is null)
+        {
+            LogWorkerOutput(logger, workerId, level, message);
+            return;
+        }
+
+        if (_logs.TryGetValue(invocationId, out var buffer))
+        {
+            buffer.Add(line);
+        }
+        else if (_flushed.ContainsKey(invocationId))
+        {
+            _lateLines.Enqueue((invocationId, line));
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var pending = new List<(InvocationRecord Record, DateTimeOffset DueAt)>();
+        using var timer = new PeriodicTimer(FlushInterval, time);
+        while (true)
+        {
+            var stopping = false;
+            try
+            {
+                await timer.WaitForNextTickAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true;
+            }
+
+            while (_records.Reader.TryRead(out var item))
+            {
+                pending.Add(item);
+            }
+
+            var now = time.GetUtcNow();
+            var due = stopping ? pending.ToList() : pending.Where(p => p.DueAt <= now).ToList();
+            pending.RemoveAll(p => stopping || p.DueAt <= now);
+            try
+            {
+                await WriteAsync(due.Select(p => p.Record).ToList(), CancellationToken.None);
+                await AppendLateLinesAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
+            {
+                LogWriteFailed(logger, due.Count, ex.Message);
+            }
+
+            ForgetOldFlushed(now);
+            if (stopping)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<InvocationRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // COPY into a temp table, then insert what still has a function: a function deleted meanwhile drops its records.
+        await using (var create = new NpgsqlCommand("create temp table if not exists invocations_in (like isola.invocations) on commit delete rows", connection))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "copy invocations_in (id, function_id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs) from stdin (format binary)",
+            cancellationToken))
+        {
+            foreach (var record in records)
+            {
+                var lines = _logs.TryRemove(record.Id, out var buffer) ? buffer.Drain() : [];
+                _flushed[record.Id] = time.GetUtcNow();
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(record.Id, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(record.FunctionId, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(record.Version, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(record.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await copy.WriteAsync(record.DurationMs, NpgsqlDbType.Double, cancellationToken);
+                await copy.WriteAsync(record.Method, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(record.Path, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(record.Status, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, record.ErrorCode, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.ErrorMessage, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.ErrorStack, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.MemoryBytes, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(record.CallerKind, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.UserId, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(SerializeLines(lines), NpgsqlDbType.Jsonb, cancellationToken);
+            }
+
+            await copy.CompleteAsync(cancellationToken);
+        }
+
+        await using (var insert = new NpgsqlCommand("""
+            insert into isola.invocations select i.* from invocations_in i
+            where exists (select 1 from isola.functions f where f.id = i.function_id)
+            on conflict (id) do nothing
+            """, connection))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private async Task AppendLateLinesAsync(CancellationToken cancellationToken)
+    {
+        if (_lateLines.IsEmpty)
+        {
+            return;
+        }
+
+        var byInvocation = new Dictionary<string, List<LogLine>>(StringComparer.Ordinal);
+        while (_lateLines.TryDequeue(out var item))
+        {
+            if (!byInvocation.TryGetValue(item.Id, out var list))
+            {
+                byInvocation[item.Id] = list = [];
+            }
+
+            list.Add(item.Line);
+        }
+
+        await using var batch = dataSource.CreateBatch();
+        foreach (var (id, lines) in byInvocation)
+        {
+            // Appends stay bounded too: never past the per-invocation line limit.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                update isola.invocations set logs = logs || (
+                    select coalesce(jsonb_agg(e), '[]'::jsonb) from jsonb_array_elements($2::jsonb) with ordinality as t(e, n)
+                    where n <= greatest(0, $3 - jsonb_array_length(logs)))
+                where id = $1
+                """)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter { Value = id },
+                    new NpgsqlParameter { Value = SerializeLines(lines) },
+                    new NpgsqlParameter { Value = MaxLinesPerInvocation },
+                },
+            });
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private void ForgetOldFlushed(DateTimeOffset now)
+    {
+        foreach (var (id, at) in _flushed)
+        {
+            if (now - at > RememberFlushed)
+            {
+                _flushed.TryRemove(id, out _);
+            }
+        }
+    }
+
+    private static string SerializeLines(IReadOnlyList<LogLine> lines) =>
+        JsonSerializer.Serialize(lines.Select(l => new { ts = l.Timestamp, level = l.Level, msg = l.Message }));
+
+    private static async Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync(cancellationToken);
+        }
+        else
+        {
+            await copy.WriteAsync(value, type, cancellationToken);
+        }
+    }
+
+    /// <summary>Console lines of one invocation, capped at <see cref="MaxLinesPerInvocation"/>.</summary>
+    private sealed class LogBuffer
+    {
+        private readonly List<LogLine> _lines = [];
+        private int _dropped;
+
+        public void Add(LogLine line)
+        {
+            lock (_lines)
+            {
+                if (_lines.Count < MaxLinesPerInvocation - 1)
+                {
+                    _lines.Add(line);
+                }
+                else
+                {
+                    _dropped++;
+                }
+            }
+        }
+
+        public List<LogLine> Drain()
+        {
+            lock (_lines)
+            {
+                var lines = _lines.ToList();
+                if (_dropped > 0)
+                {
+                    lines.Add(new LogLine(DateTimeOffset.UtcNow, "warn", $"[{_dropped} more lines not kept: the limit is {MaxLinesPerInvocation} per invocation]"));
+                }
+
+                return lines;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation records are arriving faster than they can be stored; {Dropped} dropped so far")]
+    private static partial void LogDropped(ILogger logger, long dropped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store {Count} invocation records: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "worker {Worker} [{Level}] {Message}")]
+    private static partial void LogWorkerOutput(ILogger logger, string worker, string level, string message);
+}

@@ -1,0 +1,38 @@
+namespace Isola.Host.Workers;
+
+/// <summary>How the supervisor sizes and recycles worker processes.</summary>
+internal sealed record WorkerOptions
+{
+    /// <summary>Invocations one worker runs at once (async handlers interleave on its event loop).</summary>
+    public int Concurrency { get; init; } = 32;
+
+    /// <summary>Most worker processes per function version; further load queues.</summary>
+    public int MaxWorkersPerFunction { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>
+    /// How long a request waits for a free slot when every worker of its function is busy and no more may
+    /// start, from the moment it found none free until one frees up; then 503 NO_CAPACITY.
+    /// </summary>
+    public TimeSpan QueueWait { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A worker with nothing in flight for this long is stopped (scale to zero), measured from its last release.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Generic workers kept started ahead of need at the default memory limit, so a first call skips Deno's start.</summary>
+    public int Prestarted { get; init; } = 2;
+
+    /// <summary>From process start to the worker's ISOLA_READY line; past it the start counts as failed.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>From sending the bundle to the worker to its answer (module top-level code runs in it).</summary>
+    public TimeSpan LoadTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time a stopping worker gets for beforeunload and pending waitUntil work before it is killed.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A version whose worker failed to load answers BOOT_ERROR for this long without retrying the load.</summary>
+    public TimeSpan BootFailureBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
+    public string? RunAsUser { get; init; }
+}

@@ -1,0 +1,287 @@
+using Isola.Host.Gateway;
+
+namespace Isola.Host.Workers;
+
+/// <summary>
+/// The workers of one function version. Hands out concurrency slots to the least loaded live worker,
+/// starts another when all are full (up to the limit), and otherwise queues callers for a bounded wait.
+/// </summary>
+internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor supervisor, WorkerOptions options, TimeProvider time)
+{
+    private readonly object _gate = new();
+    private readonly List<WorkerProcess> _workers = [];
+    private readonly LinkedList<TaskCompletionSource<WorkerLease>> _waiters = new();
+    private int _starting;
+    private (DateTimeOffset At, string Message)? _bootFailure;
+
+    public DeployedFunction Function => function;
+
+    /// <summary>Set when a newer version took over: no new work, workers stop as they go idle.</summary>
+    public bool Retiring { get; private set; }
+
+    /// <summary>No workers, none starting, nobody waiting: the pool can be dropped without losing anything.</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _workers.Count == 0 && _starting == 0 && _waiters.Count == 0;
+            }
+        }
+    }
+
+    public async ValueTask<WorkerLease> AcquireAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<WorkerLease>? waiter = null;
+        LinkedListNode<TaskCompletionSource<WorkerLease>>? node = null;
+        var start = false;
+        lock (_gate)
+        {
+            if (_bootFailure is { } failure && time.GetUtcNow() - failure.At < options.BootFailureBackoff)
+            {
+                throw new WorkerBootException(failure.Message);
+            }
+
+            if (TryReserveLocked() is { } lease)
+            {
+                return lease;
+            }
+
+            if (_workers.Count + _starting < options.MaxWorkersPerFunction)
+            {
+                _starting++;
+                start = true;
+            }
+
+            waiter = new TaskCompletionSource<WorkerLease>(TaskCreationOptions.RunContinuationsAsynchronously);
+            node = _waiters.AddLast(waiter);
+        }
+
+        if (start)
+        {
+            _ = StartWorkerAsync();
+        }
+
+        try
+        {
+            return await waiter.Task.WaitAsync(options.QueueWait, time, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                if (node.List is not null)
+                {
+                    _waiters.Remove(node);
+                    if (ex is OperationCanceledException)
+                    {
+                        throw;
+                    }
+
+                    throw new NoCapacityException(
+                        $"all {_workers.Count} workers of '{function.Name}' stayed busy for {options.QueueWait.TotalSeconds:0.#} s");
+                }
+            }
+
+            // Completed while timing out: the slot is ours, keep it or hand it back.
+            var lease = await waiter.Task;
+            if (ex is OperationCanceledException)
+            {
+                lease.Dispose();
+                throw;
+            }
+
+            return lease;
+        }
+    }
+
+    public void Release(WorkerProcess worker)
+    {
+        var stop = false;
+        lock (_gate)
+        {
+            if (!Retiring && worker.IsAlive)
+            {
+                // Hand the slot straight to the longest waiter: it keeps the worker's in-flight count.
+                while (_waiters.First is { } first)
+                {
+                    _waiters.RemoveFirst();
+                    if (first.Value.TrySetResult(new WorkerLease(worker, this)))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            worker.Release(time.GetUtcNow());
+            if (Retiring && worker.InFlight == 0 && _workers.Remove(worker))
+            {
+                stop = true;
+            }
+        }
+
+        if (stop)
+        {
+            _ = supervisor.StopWorkerAsync(worker, "replaced");
+        }
+    }
+
+    /// <summary>Stops accepting work; idle workers stop now, busy ones when their last invocation ends.</summary>
+    public void Retire()
+    {
+        List<WorkerProcess> idle;
+        lock (_gate)
+        {
+            Retiring = true;
+            idle = _workers.Where(w => w.InFlight == 0).ToList();
+            foreach (var worker in idle)
+            {
+                _workers.Remove(worker);
+            }
+
+            foreach (var waiter in _waiters)
+            {
+                waiter.TrySetException(new NoCapacityException($"'{function.Name}' was replaced by a new version while this request waited; retry"));
+            }
+
+            _waiters.Clear();
+        }
+
+        foreach (var worker in idle)
+        {
+            _ = supervisor.StopWorkerAsync(worker, "replaced");
+        }
+    }
+
+    /// <summary>Removes and returns workers idle since before <paramref name="cutoff"/>.</summary>
+    public List<WorkerProcess> TakeIdle(DateTimeOffset cutoff)
+    {
+        lock (_gate)
+        {
+            var idle = _workers.Where(w => w.InFlight == 0 && w.LastReleased < cutoff).ToList();
+            foreach (var worker in idle)
+            {
+                _workers.Remove(worker);
+            }
+
+            return idle;
+        }
+    }
+
+    public List<WorkerProcess> TakeAll()
+    {
+        lock (_gate)
+        {
+            var all = _workers.ToList();
+            _workers.Clear();
+            return all;
+        }
+    }
+
+    public IReadOnlyList<WorkerProcess> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _workers];
+        }
+    }
+
+    private WorkerLease? TryReserveLocked()
+    {
+        WorkerProcess? best = null;
+        foreach (var worker in _workers)
+        {
+            if (worker.IsAlive && worker.InFlight < options.Concurrency && (best is null || worker.InFlight < best.InFlight))
+            {
+                best = worker;
+            }
+        }
+
+        return best is not null && best.TryReserve(options.Concurrency) ? new WorkerLease(best, this) : null;
+    }
+
+    private async Task StartWorkerAsync()
+    {
+        WorkerProcess worker;
+        try
+        {
+            worker = await supervisor.CreateWorkerAsync(function);
+        }
+        catch (Exception ex)
+        {
+            var message = ex is WorkerBootException ? ex.Message : "the worker could not be started: " + ex.Message;
+            lock (_gate)
+            {
+                _starting--;
+                _bootFailure = (time.GetUtcNow(), message);
+                foreach (var waiter in _waiters)
+                {
+                    waiter.TrySetException(new WorkerBootException(message));
+                }
+
+                _waiters.Clear();
+            }
+
+            return;
+        }
+
+        var stopNow = false;
+        lock (_gate)
+        {
+            _starting--;
+            _bootFailure = null;
+            if (Retiring)
+            {
+                stopNow = true;
+            }
+            else
+            {
+                _workers.Add(worker);
+                while (_waiters.First is { } first && worker.TryReserve(options.Concurrency))
+                {
+                    _waiters.RemoveFirst();
+                    if (!first.Value.TrySetResult(new WorkerLease(worker, this)))
+                    {
+                        worker.Release(time.GetUtcNow());
+                    }
+                }
+
+                // More waiters than one worker takes: start another while allowed.
+                if (_waiters.Count > 0 && _workers.Count + _starting < options.MaxWorkersPerFunction)
+                {
+                    _starting++;
+                    _ = StartWorkerAsync();
+                }
+            }
+        }
+
+        if (stopNow)
+        {
+            await supervisor.StopWorkerAsync(worker, "replaced");
+            return;
+        }
+
+        _ = worker.Exited.ContinueWith(_ => OnWorkerExited(worker), TaskScheduler.Default);
+    }
+
+    private void OnWorkerExited(WorkerProcess worker)
+    {
+        var replace = false;
+        lock (_gate)
+        {
+            _workers.Remove(worker);
+            if (!Retiring && _waiters.Count > 0 && _workers.Count + _starting < options.MaxWorkersPerFunction)
+            {
+                _starting++;
+                replace = true;
+            }
+        }
+
+        _ = worker.DisposeAsync().AsTask();
+        if (replace)
+        {
+            _ = StartWorkerAsync();
+        }
+    }
+}
