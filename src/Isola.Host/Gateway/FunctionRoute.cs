@@ -4,6 +4,7 @@ namespace Isola.Host.Gateway;
 /// How a request addressed the function: which prefix the path has, what the function sees as its path,
 /// and where the subpath starts. Three shapes (H1, H4, H6, C3) over one invocation path.
 /// </summary>
+/// <remarks>Paths stay percent-encoded as the client sent them, so the function decodes them exactly once.</remarks>
 internal sealed record FunctionRoute(string AppId, string FunctionRef, string FunctionPath, string Subpath)
 {
     /// <param name="rawTarget">The request target as the client sent it (still percent-encoded).</param>
@@ -16,7 +17,7 @@ internal sealed record FunctionRoute(string AppId, string FunctionRef, string Fu
         var query = queryStart < 0 ? "" : rawTarget[queryStart..];
         var subpath = SkipSegments(path, prefixSegments);
         var visible = SkipSegments(path, stripSegments);
-        return new FunctionRoute(appId, functionRef, (visible.Length == 0 ? "/" : visible) + query, Uri.UnescapeDataString(subpath));
+        return new FunctionRoute(appId, functionRef, (visible.Length == 0 ? "/" : visible) + query, subpath);
     }
 
     private static string SkipSegments(string path, int count)

@@ -75,6 +75,7 @@ internal sealed partial class InvocationForwarder(
         }
         finally
         {
+            // Nothing here may throw: the response may already be on the wire.
             var memory = lease?.Worker.PeakMemoryBytes();
             lease?.Dispose();
             recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
@@ -110,7 +111,7 @@ internal sealed partial class InvocationForwarder(
         request.Headers.TryAddWithoutValidation("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString());
         request.Headers.TryAddWithoutValidation("x-isola-invocation-id", invocationId);
         request.Headers.TryAddWithoutValidation("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
-        request.Headers.TryAddWithoutValidation("x-isola-subpath", Uri.EscapeDataString(route.Subpath));
+        request.Headers.TryAddWithoutValidation("x-isola-subpath", route.Subpath);
         request.Headers.TryAddWithoutValidation("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("x-isola-caller", """{"kind":"anon","user":null}""");
 
@@ -176,8 +177,15 @@ internal sealed partial class InvocationForwarder(
                 return (503, "BOOT_ERROR", boot.Message);
             case NoCapacityException capacity:
                 return (503, "NO_CAPACITY", capacity.Message);
-            case BadHttpRequestException { StatusCode: 413 }:
+        }
+
+        // Kestrel refuses a body past the limit while HttpClient streams it to the worker; it arrives wrapped.
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException { StatusCode: 413 })
+            {
                 return (413, ErrorCodes.PayloadTooLarge, $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes");
+            }
         }
 
         if (deadlinePassed)

@@ -18,7 +18,8 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
 
     public IReadOnlyList<string> Arguments(string workerDir, int memoryLimitMb, int hostPort)
     {
-        var denied = new List<string> { "169.254.0.0/16", "[fe80::]/10" };
+        // Deno takes IPv4 CIDR ranges but no IPv6 ones: the IPv6 metadata endpoints are listed one by one.
+        var denied = new List<string> { "169.254.0.0/16", "[fd00:ec2::254]", "[fe80::a9fe:a9fe]" };
         if (hostPort > 0)
         {
             denied.AddRange([$"127.0.0.1:{hostPort}", $"localhost:{hostPort}", $"0.0.0.0:{hostPort}", $"[::1]:{hostPort}"]);

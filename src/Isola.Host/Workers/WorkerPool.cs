@@ -36,6 +36,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         TaskCompletionSource<WorkerLease>? waiter = null;
         LinkedListNode<TaskCompletionSource<WorkerLease>>? node = null;
         var start = false;
+        var wait = options.QueueWait;
         lock (_gate)
         {
             if (_bootFailure is { } failure && time.GetUtcNow() - failure.At < options.BootFailureBackoff)
@@ -54,6 +55,12 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 start = true;
             }
 
+            if (_starting > 0)
+            {
+                // A worker is on its way: a cold start is not a capacity problem, so wait for it too.
+                wait += options.StartTimeout + options.LoadTimeout;
+            }
+
             waiter = new TaskCompletionSource<WorkerLease>(TaskCreationOptions.RunContinuationsAsynchronously);
             node = _waiters.AddLast(waiter);
         }
@@ -65,7 +72,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
 
         try
         {
-            return await waiter.Task.WaitAsync(options.QueueWait, time, cancellationToken);
+            return await waiter.Task.WaitAsync(wait, time, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
@@ -79,8 +86,9 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                         throw;
                     }
 
-                    throw new NoCapacityException(
-                        $"all {_workers.Count} workers of '{function.Name}' stayed busy for {options.QueueWait.TotalSeconds:0.#} s");
+                    throw new NoCapacityException(_workers.Count == 0
+                        ? $"no worker of '{function.Name}' became ready within {wait.TotalSeconds:0.#} s"
+                        : $"all {_workers.Count} workers of '{function.Name}' stayed busy for {wait.TotalSeconds:0.#} s");
                 }
             }
 

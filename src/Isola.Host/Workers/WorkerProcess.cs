@@ -67,7 +67,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public int MemoryLimitMb { get; }
 
-    public int Pid => _process.Id;
+    /// <summary>The OS process id, kept from the start: the Process object may be disposed while leases still point here.</summary>
+    public int Pid { get; private set; }
 
     /// <summary>Talks HTTP/1.1 to the worker over its socket.</summary>
     public HttpClient Client { get; }
@@ -134,6 +135,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         var worker = new WorkerProcess(id, directory, memoryLimitMb, process, output, logger);
         process.Exited += (_, _) => worker.OnExited();
         process.Start();
+        worker.Pid = process.Id;
         process.StandardInput.Close();
         _ = worker.ReadStdoutAsync();
         _ = worker.ReadStderrAsync();
@@ -229,7 +231,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
             {
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                 {
@@ -238,8 +240,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
                 }
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
         {
+            // The process is gone or its status unreadable: no figure rather than a failed invocation.
         }
 
         return null;

@@ -18,6 +18,10 @@ internal static class TestEnvironment
     /// <summary>One Deno module cache for every test server, so an npm package downloads once per run.</summary>
     public static string SharedDenoCache { get; } = CreateScratch("deno-cache", deleteOnExit: false);
 
+    /// <summary>The text of a checked-in fixture file, e.g. <c>gateway/limits/index.ts</c> under test/fixtures.</summary>
+    public static string Fixture(string relativePath) =>
+        File.ReadAllText(Path.Combine(RepoRoot, "test", "fixtures", relativePath));
+
     /// <summary>A fresh folder under /tmp (short paths keep Unix socket paths under their limit).</summary>
     public static string CreateScratch(string purpose, bool deleteOnExit = true)
     {

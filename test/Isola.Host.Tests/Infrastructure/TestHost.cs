@@ -117,6 +117,15 @@ internal static class ResponseExtensions
         return error;
     }
 
+    /// <summary>Fails with the body when the status is not 2xx (for responses that need not be JSON).</summary>
+    public static async Task EnsureSuccessOrExplainAsync(this HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new Xunit.Sdk.XunitException($"expected success, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
     public static async Task<JsonElement> ShouldSucceedAsync(this HttpResponseMessage response, int status = 200)
     {
         var body = await response.JsonAsync();
