@@ -36,6 +36,17 @@ else
   [ "$trx_count" -gt 0 ] || { say "no test results were written"; broken=1; }
 fi
 
+# The Deno worker runtime's own suite (runtime/run-tests.sh prints "N passed, N failed[, N skipped]").
+runtime_summary=$("$ROOT/runtime/run-tests.sh" 2>&1 | tee "$results/runtime.txt" | tail -n 1)
+if [[ "$runtime_summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+  failed=$((failed + BASH_REMATCH[2]))
+  skipped=$((skipped + ${BASH_REMATCH[4]:-0}))
+else
+  say "the runtime suite printed no summary (see test/results/runtime.txt)"
+  broken=$((broken + 1))
+fi
+
 failed=$((failed + broken))
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"

@@ -49,8 +49,8 @@ internal static class FunctionEndpoints
 
     internal static async Task<IResult> CreateAsync(string app, HttpContext http, FunctionService service)
     {
-        var body = await JsonBody.ReadAsync(http.Request, MaxBodyBytes(service));
-        var request = FunctionRequestParser.ParseCreate(body, service.MaxCodeBytes);
+        var (body, uploaded) = await DeployBody.ReadAsync(http.Request, service.Limits);
+        var request = FunctionRequestParser.ParseCreate(body, service.Limits, uploaded);
         var created = await service.CreateAsync(app, request, http.RequestAborted);
         return Results.Created($"/v1/{app}/functions/{created.Name}", FunctionView.Render(created, FunctionView.BaseUrl(http.Request), includeCode: false));
     }
@@ -63,9 +63,9 @@ internal static class FunctionEndpoints
 
     internal static async Task<IResult> UpdateAsync(string app, string name, HttpContext http, FunctionStore store, FunctionService service)
     {
-        var body = await JsonBody.ReadAsync(http.Request, MaxBodyBytes(service));
+        var (body, uploaded) = await DeployBody.ReadAsync(http.Request, service.Limits);
         var current = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
-        var request = FunctionRequestParser.ParseUpdate(body, current.Settings, service.MaxCodeBytes);
+        var request = FunctionRequestParser.ParseUpdate(body, current.Settings, service.Limits, uploaded);
         var updated = await service.UpdateAsync(current, request, http.RequestAborted);
         return Results.Json(FunctionView.Render(updated, FunctionView.BaseUrl(http.Request), includeCode: false));
     }
@@ -168,7 +168,4 @@ internal static class FunctionEndpoints
             ? value
             : throw ApiException.InvalidField(name, $"must be an ISO 8601 time such as 2026-01-31T12:00:00Z (got '{raw}')");
     }
-
-    /// <summary>JSON escaping can double the code's size, plus room for the other fields.</summary>
-    private static long MaxBodyBytes(FunctionService service) => (2L * service.MaxCodeBytes) + (256 * 1024);
 }

@@ -28,9 +28,12 @@ internal static class FunctionView
         view["artifact"] = new JsonObject { ["hash"] = function.ArtifactHash, ["size"] = function.ArtifactSize };
         view["createdAt"] = function.CreatedAt;
         view["updatedAt"] = function.UpdatedAt;
-        if (includeCode)
+        if (includeCode && function.Source is { } source)
         {
-            view["code"] = function.Code;
+            foreach (var (key, value) in source.ToJson().ToList())
+            {
+                view[key] = value?.DeepClone();
+            }
         }
 
         return view;

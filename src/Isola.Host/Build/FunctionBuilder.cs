@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Isola.Host.Api;
+using Isola.Host.Functions;
 using Isola.Host.Hosting;
 
 namespace Isola.Host.Build;
@@ -14,8 +15,6 @@ namespace Isola.Host.Build;
 /// </summary>
 internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, ILogger<FunctionBuilder> logger)
 {
-    public const string EntryFile = "index.ts";
-
     /// <summary>Name under which a MolnOS-style script's top-level <c>handler</c> is exported for the runtime.</summary>
     public const string ScriptHandlerExport = "__isolaScriptHandler";
 
@@ -24,21 +23,42 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     /// <summary>Shared by every build, so an npm package is downloaded once per node.</summary>
     private string DenoCache => options.DenoCacheDir ?? Path.Combine(options.DataDir, "deno-cache");
 
-    public async Task<BuildArtifact> BuildAsync(string functionName, string code, CancellationToken cancellationToken)
+    public async Task<BuildArtifact> BuildAsync(string functionName, FunctionSource source, CancellationToken cancellationToken)
     {
+        // scratch/src is the functions root (a Supabase project's supabase/functions): the function's
+        // folder and any ../_shared siblings live there; scratch/out receives the bundle.
         var scratch = Path.Combine(BuildRoot, Guid.NewGuid().ToString("N"));
-        var sourceDir = Path.Combine(scratch, functionName);
+        var sourceRoot = Path.Combine(scratch, "src");
+        var sourceDir = Path.Combine(sourceRoot, functionName);
         var outDir = Path.Combine(scratch, "out");
         Directory.CreateDirectory(sourceDir);
         Directory.CreateDirectory(outDir);
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(sourceDir, EntryFile), ExposeScriptHandler(code), cancellationToken);
-            var output = Path.Combine(outDir, "bundle.mjs");
+            await WriteSourcesAsync(source, sourceRoot, sourceDir, cancellationToken);
             var stopwatch = Stopwatch.StartNew();
-            var result = await ChildProcess.RunAsync(denoPath,
-                ["bundle", "--platform", "deno", "--sourcemap=external", "--no-config", "--no-lock", "--quiet", "-o", output, EntryFile],
-                options.BuildTimeout, sourceDir, BuildEnvironment(), cancellationToken);
+            var remaining = options.BuildTimeout;
+            if (source.Files.ContainsKey("package.json"))
+            {
+                // CommonJS and bare imports resolve through node_modules, which deno install lays out from the cache.
+                var install = await RunDenoAsync(["install", "--quiet"], sourceDir, remaining, cancellationToken);
+                if (install.ExitCode != 0)
+                {
+                    throw BuildFailed("installing package.json dependencies failed: " + DescribeFailure(install.Combined, sourceDir));
+                }
+
+                remaining -= stopwatch.Elapsed;
+            }
+
+            var output = Path.Combine(outDir, "bundle.mjs");
+            List<string> arguments = ["bundle", "--platform", "deno", "--sourcemap=external", "--no-lock", "--quiet", "-o", output];
+            if (!source.Files.ContainsKey("deno.json") && !source.Files.ContainsKey("deno.jsonc") && source.Files.ContainsKey("import_map.json"))
+            {
+                arguments.AddRange(["--import-map", "import_map.json"]);
+            }
+
+            arguments.Add(source.Entrypoint);
+            var result = await RunDenoAsync(arguments, sourceDir, remaining, cancellationToken);
             if (result.TimedOut)
             {
                 throw BuildFailed($"the build did not finish within {options.BuildTimeout.TotalSeconds:0} s (slow npm download?)");
@@ -49,7 +69,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
                 throw BuildFailed(DescribeFailure(result.Combined, sourceDir));
             }
 
-            CheckSourcesStayInside(output + ".map", outDir, sourceDir);
+            CheckSourcesStayInside(output + ".map", outDir, sourceRoot);
             var content = await File.ReadAllBytesAsync(output, cancellationToken);
             if (content.Length == 0 || content.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
             {
@@ -65,6 +85,35 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             TryDelete(scratch);
         }
     }
+
+    private static async Task WriteSourcesAsync(FunctionSource source, string sourceRoot, string sourceDir, CancellationToken cancellationToken)
+    {
+        foreach (var (path, bytes) in source.Files)
+        {
+            var target = Path.GetFullPath(Path.Combine(sourceDir, path));
+            if (!target.StartsWith(sourceRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                throw BuildFailed($"the file '{path}' lies outside the functions folder");
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            var content = path == source.Entrypoint
+                ? System.Text.Encoding.UTF8.GetBytes(ExposeScriptHandler(System.Text.Encoding.UTF8.GetString(bytes)))
+                : bytes;
+            await File.WriteAllBytesAsync(target, content, cancellationToken);
+        }
+
+        // An empty deno.json at the functions root stops Deno's config discovery there, so nothing
+        // above the scratch folder (a repository's own deno.json) changes how the function resolves.
+        var sentinel = Path.Combine(sourceRoot, "deno.json");
+        if (!File.Exists(sentinel))
+        {
+            await File.WriteAllTextAsync(sentinel, "{}", cancellationToken);
+        }
+    }
+
+    private Task<ChildProcess.Result> RunDenoAsync(IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ChildProcess.RunAsync(denoPath, arguments, timeout < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : timeout, workingDirectory, BuildEnvironment(), cancellationToken);
 
     /// <summary>
     /// A MolnOS function is a plain script defining <c>handler</c> with no exports; the bundler would
@@ -94,7 +143,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     /// would copy host files into the artifact. The source map lists every input: each must be the
     /// function's own file or a module in the Deno cache (npm, jsr, https).
     /// </summary>
-    private void CheckSourcesStayInside(string sourceMapPath, string outDir, string sourceDir)
+    private void CheckSourcesStayInside(string sourceMapPath, string outDir, string sourceRoot)
     {
         if (!File.Exists(sourceMapPath))
         {
@@ -107,7 +156,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             return;
         }
 
-        var allowed = new[] { sourceDir + Path.DirectorySeparatorChar, DenoCache + Path.DirectorySeparatorChar };
+        var allowed = new[] { sourceRoot + Path.DirectorySeparatorChar, DenoCache + Path.DirectorySeparatorChar };
         foreach (var source in sources.EnumerateArray())
         {
             var text = source.GetString() ?? "";
@@ -131,7 +180,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         var message = lines.FirstOrDefault(line => line.StartsWith("error: ", StringComparison.Ordinal) && line != "error: bundling failed");
         message = message is null ? "deno bundle failed: " + string.Join(' ', lines.Where(l => l.Length > 0).Take(5)) : message["error: ".Length..];
         // Paths inside the scratch folder mean nothing to the user; show them relative to the function.
-        message = message.Replace("file://" + sourceDir + "/", "", StringComparison.Ordinal).Replace(sourceDir + "/", "", StringComparison.Ordinal);
+        var sourceRoot = Path.GetDirectoryName(sourceDir) + "/";
+        message = message.Replace("file://", "", StringComparison.Ordinal).Replace(sourceDir + "/", "", StringComparison.Ordinal).Replace(sourceRoot, "../", StringComparison.Ordinal);
         foreach (var line in lines)
         {
             var match = Location().Match(line);
@@ -142,14 +192,17 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
 
             var path = Uri.UnescapeDataString(match.Groups["path"].Value);
             var prefix = sourceDir + "/";
-            var shown = path.StartsWith(prefix, StringComparison.Ordinal) ? path[prefix.Length..] : path;
+            var root = Path.GetDirectoryName(sourceDir) + "/";
+            var shown = path.StartsWith(prefix, StringComparison.Ordinal) ? path[prefix.Length..]
+                : path.StartsWith(root, StringComparison.Ordinal) ? "../" + path[root.Length..]
+                : path;
             return $"{shown}:{match.Groups["line"].Value}:{match.Groups["col"].Value}: {message}";
         }
 
         return message;
     }
 
-    private static ApiException BuildFailed(string message) =>
+    internal static ApiException BuildFailed(string message) =>
         new(422, ErrorCodes.BuildFailed, "build failed: " + message) { Field = "code" };
 
     private void TryDelete(string path)

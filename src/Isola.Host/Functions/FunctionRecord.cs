@@ -12,7 +12,7 @@ internal sealed record FunctionRecord(
     IReadOnlyList<string> EnvNames,
     string ArtifactHash,
     int ArtifactSize,
-    string? Code);
+    FunctionSource? Source);
 
 /// <summary>One immutable version in a function's history.</summary>
 internal sealed record FunctionVersionRecord(int Version, bool Current, DateTimeOffset CreatedAt, string ArtifactHash, int ArtifactSize, FunctionSettings Settings, IReadOnlyList<string> EnvNames);

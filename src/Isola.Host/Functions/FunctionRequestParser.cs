@@ -20,32 +20,38 @@ internal static partial class FunctionRequestParser
 
     private static readonly string[] KnownFields =
     [
-        "name", "code", "description", "envVars", "timeoutMs", "memoryLimitMb", "trigger", "triggers", "methods",
+        "name", "code", "files", "entrypoint", "description", "envVars", "timeoutMs", "memoryLimitMb", "trigger", "triggers", "methods",
         "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth",
     ];
 
-    /// <summary>Parses a create body: <c>name</c> and <c>code</c> required, everything else defaulted.</summary>
-    public static FunctionRequest ParseCreate(JsonElement body, int maxCodeBytes)
+    /// <summary>Size limits a body is checked against.</summary>
+    public sealed record Limits(int MaxCodeBytes, long MaxSourceBytes);
+
+    /// <summary>
+    /// Parses a create body: <c>name</c> and a source (<c>code</c>, <c>files</c>, or <paramref name="uploaded"/>
+    /// files from a multipart archive) required, everything else defaulted.
+    /// </summary>
+    public static FunctionRequest ParseCreate(JsonElement body, Limits limits, IReadOnlyDictionary<string, byte[]>? uploaded = null)
     {
-        var request = Parse(body, new FunctionSettings(), maxCodeBytes);
+        var request = Parse(body, new FunctionSettings(), limits, uploaded);
         if (request.Name is null)
         {
             throw ApiException.InvalidField("name", "is required");
         }
 
-        if (request.Code is null)
+        if (request.Source is null)
         {
-            throw ApiException.InvalidField("code", "is required");
+            throw ApiException.InvalidField("code", "is required (or 'files' with an 'entrypoint', or a multipart 'bundle' archive)");
         }
 
         return request;
     }
 
     /// <summary>Parses an update body against the current settings; at least one field must be given.</summary>
-    public static FunctionRequest ParseUpdate(JsonElement body, FunctionSettings current, int maxCodeBytes)
+    public static FunctionRequest ParseUpdate(JsonElement body, FunctionSettings current, Limits limits, IReadOnlyDictionary<string, byte[]>? uploaded = null)
     {
-        var request = Parse(body, current, maxCodeBytes);
-        if (request.FieldsGiven.Count == 0)
+        var request = Parse(body, current, limits, uploaded);
+        if (request.FieldsGiven.Count == 0 && uploaded is null)
         {
             throw ApiException.InvalidRequest("the update names no field to change; send any of: " + string.Join(", ", KnownFields.Skip(1)));
         }
@@ -62,14 +68,15 @@ internal static partial class FunctionRequestParser
         }
     }
 
-    private static FunctionRequest Parse(JsonElement body, FunctionSettings settings, int maxCodeBytes)
+    private static FunctionRequest Parse(JsonElement body, FunctionSettings settings, Limits limits, IReadOnlyDictionary<string, byte[]>? uploaded)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
             throw ApiException.InvalidRequest($"the request body must be a JSON object, not {Describe(body)}");
         }
 
-        string? name = null, code = null;
+        string? name = null, code = null, entrypoint = null;
+        Dictionary<string, byte[]>? files = null;
         IReadOnlyDictionary<string, string>? env = null;
         List<TriggerSpec>? triggers = null;
         var given = new List<string>();
@@ -97,11 +104,17 @@ internal static partial class FunctionRequestParser
                     }
 
                     var size = Encoding.UTF8.GetByteCount(code);
-                    if (size > maxCodeBytes)
+                    if (size > limits.MaxCodeBytes)
                     {
-                        throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"code is {size} bytes; the limit is {maxCodeBytes} bytes") { Field = field };
+                        throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"code is {size} bytes; the limit is {limits.MaxCodeBytes} bytes") { Field = field };
                     }
 
+                    break;
+                case "files":
+                    files = ParseFiles(value, limits.MaxSourceBytes);
+                    break;
+                case "entrypoint":
+                    entrypoint = RequireString(value, field);
                     break;
                 case "description":
                     settings = settings with { Description = OptionalString(value, field, MaxDescriptionLength) };
@@ -164,13 +177,77 @@ internal static partial class FunctionRequestParser
             }
         }
 
+        var source = ChooseSource(code, files, entrypoint, uploaded, limits);
         if (triggers is not null)
         {
             // Butterbase's single 'trigger' and MolnOS's 'triggers' list are one list; repeats collapse.
             settings = settings with { Triggers = [.. triggers.Distinct()] };
         }
 
-        return new FunctionRequest(name, code, env, settings, given);
+        return new FunctionRequest(name, source, env, settings, given);
+    }
+
+    private static FunctionSource? ChooseSource(string? code, Dictionary<string, byte[]>? files, string? entrypoint,
+        IReadOnlyDictionary<string, byte[]>? uploaded, Limits limits)
+    {
+        var given = (code is null ? 0 : 1) + (files is null ? 0 : 1) + (uploaded is null ? 0 : 1);
+        if (given > 1)
+        {
+            throw ApiException.InvalidField(code is not null ? "code" : "files", "cannot be combined with another source: send one of code, files, or a bundle archive");
+        }
+
+        if (code is not null)
+        {
+            return entrypoint is null ? FunctionSource.FromCode(code) : throw ApiException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
+        }
+
+        var set = files ?? uploaded?.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal);
+        if (set is null)
+        {
+            return entrypoint is null ? null : throw ApiException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
+        }
+
+        var total = set.Values.Sum(bytes => (long)bytes.Length);
+        if (total > limits.MaxSourceBytes)
+        {
+            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the function's files are {total} bytes; the limit is {limits.MaxSourceBytes} bytes") { Field = files is null ? "bundle" : "files" };
+        }
+
+        return new FunctionSource(set, SourcePaths.ChooseEntrypoint(set, entrypoint, "entrypoint"), IsSingleCode: false);
+    }
+
+    private static Dictionary<string, byte[]> ParseFiles(JsonElement value, long maxBytes)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidField("files", $"must be an object of path → text content, not {Describe(value)}");
+        }
+
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        long total = 0;
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = $"files.{property.Name}";
+            var path = SourcePaths.Normalize(property.Name, field);
+            var bytes = Encoding.UTF8.GetBytes(RequireString(property.Value, field));
+            total += bytes.Length;
+            if (total > maxBytes)
+            {
+                throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the function's files are over the limit of {maxBytes} bytes") { Field = "files" };
+            }
+
+            if (!files.TryAdd(path, bytes))
+            {
+                throw ApiException.InvalidField(field, $"names the same file as another entry ({path})");
+            }
+        }
+
+        if (files.Count is 0 or > SourcePaths.MaxFiles)
+        {
+            throw ApiException.InvalidField("files", $"must hold 1-{SourcePaths.MaxFiles} files");
+        }
+
+        return files;
     }
 
     private static TriggerSpec ParseTrigger(JsonElement value, string field)

@@ -23,10 +23,10 @@ internal sealed partial class FunctionService(
             throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
         }
 
-        var artifact = await builder.BuildAsync(name, request.Code!, cancellationToken);
+        var artifact = await builder.BuildAsync(name, request.Source!, cancellationToken);
         var id = Guid.CreateVersion7();
         var sealedEnv = Seal(request.EnvVars ?? new Dictionary<string, string>(), id);
-        await store.CreateAsync(id, appId, name, request.Code!, artifact, request.Settings, sealedEnv, cancellationToken);
+        await store.CreateAsync(id, appId, name, request.Source!, artifact, request.Settings, sealedEnv, cancellationToken);
         LogDeployed(logger, appId, name, 1, artifact.Hash);
         return await store.GetAsync(appId, id.ToString(), includeCode: false, cancellationToken);
     }
@@ -38,9 +38,9 @@ internal sealed partial class FunctionService(
             throw ApiException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
         }
 
-        var artifact = request.Code is null ? null : await builder.BuildAsync(current.Name, request.Code, cancellationToken);
+        var artifact = request.Source is null ? null : await builder.BuildAsync(current.Name, request.Source, cancellationToken);
         var sealedEnv = request.EnvVars is null ? null : Seal(request.EnvVars, current.Id);
-        var version = await store.AddVersionAsync(current, request.Code, artifact, request.Settings, sealedEnv, cancellationToken);
+        var version = await store.AddVersionAsync(current, request.Source, artifact, request.Settings, sealedEnv, cancellationToken);
         LogDeployed(logger, current.AppId, current.Name, version, artifact?.Hash ?? current.ArtifactHash);
         return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
     }
@@ -52,7 +52,7 @@ internal sealed partial class FunctionService(
         return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
     }
 
-    public int MaxCodeBytes => options.MaxCodeBytes;
+    public FunctionRequestParser.Limits Limits => new(options.MaxCodeBytes, options.MaxSourceBytes);
 
     /// <summary>
     /// Env values are bound to their function and name but not the version, so an update that keeps

@@ -44,7 +44,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
     {
         var byId = Guid.TryParse(nameOrId, out var id);
         await using var command = dataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture,
-            CurrentVersionQuery, includeCode ? "v.source->>'code'" : "null::text")
+            CurrentVersionQuery, includeCode ? "v.source::text" : "null::text")
             + (byId ? " where f.app_id = $1 and f.id = $2" : " where f.app_id = $1 and f.name = $2"));
         command.Parameters.Add(new NpgsqlParameter { Value = appId });
         command.Parameters.Add(byId ? new NpgsqlParameter { Value = id } : new NpgsqlParameter { Value = nameOrId });
@@ -57,7 +57,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{nameOrId}' does not exist in app '{appId}'");
 
     /// <summary>Inserts a new function at version 1; a name taken meanwhile is 409 FUNCTION_EXISTS.</summary>
-    public async Task CreateAsync(Guid id, string appId, string name, string code, BuildArtifact artifact, FunctionSettings settings,
+    public async Task CreateAsync(Guid id, string appId, string name, FunctionSource source, BuildArtifact artifact, FunctionSettings settings,
         IReadOnlyDictionary<string, string> sealedEnv, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -79,16 +79,16 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         }
 
         await InsertArtifactAsync(connection, artifact, cancellationToken);
-        await InsertVersionAsync(connection, id, 1, JsonSerializer.Serialize(new { code }), artifact.Hash, settings, sealedEnv, cancellationToken);
+        await InsertVersionAsync(connection, id, 1, source.ToJson().ToJsonString(), artifact.Hash, settings, sealedEnv, cancellationToken);
         await NotifyAsync(connection, appId, name, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Adds version N+1 and makes it current. <paramref name="artifact"/> null keeps the current
-    /// version's code and artifact; <paramref name="sealedEnv"/> null keeps its env.
+    /// Adds version N+1 and makes it current. <paramref name="source"/> and <paramref name="artifact"/> null keep
+    /// the current version's source and artifact; <paramref name="sealedEnv"/> null keeps its env.
     /// </summary>
-    public async Task<int> AddVersionAsync(FunctionRecord current, string? code, BuildArtifact? artifact, FunctionSettings settings,
+    public async Task<int> AddVersionAsync(FunctionRecord current, FunctionSource? source, BuildArtifact? artifact, FunctionSettings settings,
         IReadOnlyDictionary<string, string>? sealedEnv, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -104,7 +104,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
                 : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{current.Name}' was deleted while it was being updated");
         }
 
-        string source, artifactHash;
+        string sourceJson, artifactHash;
         IReadOnlyDictionary<string, string> env;
         await using (var previous = new NpgsqlCommand(
             "select source::text, artifact_hash, env::text from isola.function_versions where function_id = $1 and version = $2", connection))
@@ -113,7 +113,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             previous.Parameters.Add(new NpgsqlParameter { Value = current.Version });
             await using var reader = await previous.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
-            source = code is null ? reader.GetString(0) : JsonSerializer.Serialize(new { code });
+            sourceJson = source is null ? reader.GetString(0) : source.ToJson().ToJsonString();
             artifactHash = artifact?.Hash ?? reader.GetString(1);
             env = sealedEnv ?? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(2))!;
         }
@@ -123,7 +123,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             await InsertArtifactAsync(connection, artifact, cancellationToken);
         }
 
-        await InsertVersionAsync(connection, current.Id, next, source, artifactHash, settings, env, cancellationToken);
+        await InsertVersionAsync(connection, current.Id, next, sourceJson, artifactHash, settings, env, cancellationToken);
         await SetCurrentAsync(connection, current.Id, next, cancellationToken);
         await NotifyAsync(connection, current.AppId, current.Name, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -205,6 +205,18 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         return true;
     }
 
+    /// <summary>The deployed files of a version, for workers; null when it was a single <c>code</c> string.</summary>
+    public async Task<FunctionSource?> GetFilesAsync(Guid functionId, int version, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "select source::text from isola.function_versions where function_id = $1 and version = $2 and source ? 'files'");
+        command.Parameters.Add(new NpgsqlParameter { Value = functionId });
+        command.Parameters.Add(new NpgsqlParameter { Value = version });
+        return await command.ExecuteScalarAsync(cancellationToken) is string json
+            ? FunctionSource.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject())
+            : null;
+    }
+
     /// <summary>Reads the sealed env of the current version (name → ciphertext), for the runtime.</summary>
     public async Task<IReadOnlyDictionary<string, string>> GetSealedEnvAsync(Guid functionId, int version, CancellationToken cancellationToken)
     {
@@ -223,7 +235,8 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         {
             records.Add(new FunctionRecord(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
                 reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5), SettingsJson.Deserialize(reader.GetString(6)),
-                reader.GetFieldValue<string[]>(7), reader.GetString(8), reader.GetInt32(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
+                reader.GetFieldValue<string[]>(7), reader.GetString(8), reader.GetInt32(9),
+                reader.IsDBNull(10) ? null : FunctionSource.FromJson(System.Text.Json.Nodes.JsonNode.Parse(reader.GetString(10))!.AsObject())));
         }
 
         return records;

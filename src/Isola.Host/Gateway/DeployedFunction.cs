@@ -10,7 +10,8 @@ internal sealed record DeployedFunction(
     int Version,
     FunctionSettings Settings,
     string ArtifactHash,
-    IReadOnlyDictionary<string, string> SealedEnv)
+    IReadOnlyDictionary<string, string> SealedEnv,
+    bool HasFiles)
 {
     /// <summary>Identifies one immutable version; worker pools are keyed by it.</summary>
     public (Guid, int) VersionKey => (Id, Version);

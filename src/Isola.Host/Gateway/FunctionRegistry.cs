@@ -55,7 +55,7 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
     {
         var byId = Guid.TryParse(nameOrId, out var id);
         await using var command = dataSource.CreateCommand($"""
-            select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text
+            select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text, v.source ? 'files'
             from isola.functions f
             join isola.function_versions v on v.function_id = f.id and v.version = f.current_version
             where f.app_id = $1 and {(byId ? "f.id = $2" : "f.name = $2")}
@@ -70,6 +70,6 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
 
         return new DeployedFunction(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
             SettingsJson.Deserialize(reader.GetString(4)), reader.GetString(5),
-            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6))!);
+            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6))!, reader.GetBoolean(7));
     }
 }

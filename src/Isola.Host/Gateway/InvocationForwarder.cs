@@ -62,6 +62,13 @@ internal sealed partial class InvocationForwarder(
         try
         {
             lease = await supervisor.AcquireAsync(function, linked.Token);
+            if (http.WebSockets.IsWebSocketRequest)
+            {
+                outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Client, route.FunctionPath,
+                    Envelope(http, route, function, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs)), linked.Token);
+                return;
+            }
+
             await ForwardAsync(http, route, function, lease.Worker, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs), linked.Token, outcome);
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
@@ -108,12 +115,10 @@ internal sealed partial class InvocationForwarder(
         }
 
         request.Headers.Host = http.Request.Host.Value;
-        request.Headers.TryAddWithoutValidation("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString());
-        request.Headers.TryAddWithoutValidation("x-isola-invocation-id", invocationId);
-        request.Headers.TryAddWithoutValidation("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
-        request.Headers.TryAddWithoutValidation("x-isola-subpath", route.Subpath);
-        request.Headers.TryAddWithoutValidation("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("x-isola-caller", """{"kind":"anon","user":null}""");
+        foreach (var (name, value) in Envelope(http, route, function, invocationId, deadlineAt))
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
 
         using var response = await worker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.Headers.TryGetValues("x-isola-error", out var errorCodes))
@@ -146,6 +151,32 @@ internal sealed partial class InvocationForwarder(
         {
             await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted);
         }
+    }
+
+    /// <summary>
+    /// The invocation envelope (runtime/PROTOCOL.md) plus x-forwarded-for; for a WebSocket upgrade also
+    /// the caller's headers, since the relay's handshake carries them.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, string>> Envelope(HttpContext http, FunctionRoute route, DeployedFunction function,
+        string invocationId, DateTimeOffset deadlineAt)
+    {
+        if (http.WebSockets.IsWebSocketRequest)
+        {
+            foreach (var (name, values) in http.Request.Headers)
+            {
+                if (ForwardedHeaders.ShouldForward(name, function.Settings.PassAllHeaders) && !name.StartsWith("sec-websocket-", StringComparison.OrdinalIgnoreCase))
+                {
+                    yield return new(name, values.ToString());
+                }
+            }
+        }
+
+        yield return new("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
+        yield return new("x-isola-invocation-id", invocationId);
+        yield return new("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
+        yield return new("x-isola-subpath", route.Subpath);
+        yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("x-isola-caller", """{"kind":"anon","user":null}""");
     }
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)

@@ -34,6 +34,9 @@ internal sealed record IsolaOptions
     /// <summary>Largest accepted function source, in UTF-8 bytes, before a deploy is answered 413.</summary>
     public int MaxCodeBytes { get; init; } = 5 * 1024 * 1024;
 
+    /// <summary>Largest multi-file source (files or unpacked archive), in bytes, before a deploy is answered 413.</summary>
+    public long MaxSourceBytes { get; init; } = 20L * 1024 * 1024;
+
     /// <summary>Largest request body an invocation accepts (streamed, never buffered whole); past it, 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
 

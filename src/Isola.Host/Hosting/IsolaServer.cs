@@ -190,6 +190,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
         var app = builder.Build();
         app.UseMiddleware<ErrorContractMiddleware>();
+        app.UseWebSockets();
         app.MapHealthEndpoints();
         app.MapAppEndpoints();
         app.MapFunctionEndpoints();
@@ -199,13 +200,13 @@ internal sealed partial class IsolaServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Worker folders hold each worker's socket; a socket path over 107 bytes cannot be bound, so a
-    /// deep data dir gets its worker folders under /tmp instead.
+    /// Worker folders hold each worker's sockets (its own, and those node servers listen on in its tmp);
+    /// a socket path over 107 bytes cannot be bound, so a deep data dir gets its worker folders under /tmp.
     /// </summary>
     private static string WorkersRoot(IsolaOptions options)
     {
         var preferred = Path.Combine(options.DataDir, "workers");
-        if (Path.Combine(preferred, "0123456789ab", "worker.sock").Length < 100)
+        if (Path.Combine(preferred, "0123456789ab", "tmp", ".isola-000.sock").Length < 100)
         {
             return preferred;
         }

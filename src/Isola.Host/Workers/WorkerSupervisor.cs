@@ -17,6 +17,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly WorkerOptions _options;
     private readonly WorkerLaunch _launch;
     private readonly ArtifactCache _artifacts;
+    private readonly FunctionStore _store;
     private readonly SecretBox _secrets;
     private readonly IWorkerOutput _output;
     private readonly TimeProvider _time;
@@ -31,8 +32,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private int _disposed;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
-        FunctionRegistry registry, TimeProvider time, ILogger<WorkerSupervisor> logger)
+        FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger)
     {
+        _store = store;
         _options = options;
         _launch = launch;
         _artifacts = artifacts;
@@ -105,7 +107,15 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         {
             var functionDir = Path.Combine(worker.Directory, "functions", function.Name);
             Directory.CreateDirectory(functionDir);
-            var bundle = Path.Combine(functionDir, ".isola-bundle.mjs");
+            var entryDir = functionDir;
+            if (function.HasFiles && await _store.GetFilesAsync(function.Id, function.Version, cancellationToken) is { } source)
+            {
+                // Files deployed with the function stay readable next to its code (relative to import.meta.url).
+                await WriteFilesAsync(source, functionDir, cancellationToken);
+                entryDir = Path.GetDirectoryName(Path.Combine(functionDir, source.Entrypoint))!;
+            }
+
+            var bundle = Path.Combine(entryDir, ".isola-bundle.mjs");
             File.Copy(await _artifacts.GetPathAsync(function.ArtifactHash, cancellationToken), bundle, overwrite: true);
             if (_runAs is { } user)
             {
@@ -125,6 +135,22 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         {
             await worker.DisposeAsync();
             throw;
+        }
+    }
+
+    private static async Task WriteFilesAsync(FunctionSource source, string functionDir, CancellationToken cancellationToken)
+    {
+        var functionsRoot = Path.GetDirectoryName(functionDir)! + Path.DirectorySeparatorChar;
+        foreach (var (path, bytes) in source.Files)
+        {
+            var target = Path.GetFullPath(Path.Combine(functionDir, path));
+            if (!target.StartsWith(functionsRoot, StringComparison.Ordinal))
+            {
+                continue; // Validated at deploy; never write outside the worker's functions folder.
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            await File.WriteAllBytesAsync(target, bytes, cancellationToken);
         }
     }
 

@@ -13,8 +13,9 @@ public sealed partial class DocExampleTests
 {
     [Theory]
     [InlineData("README.md", new[] { "\"name\":\"hello-world\"", "\"description\":\"A simple greeting function\"", "\"current\":2", "\"deleted\":true" })]
-    [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":" })]
+    [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\"}" })]
+    [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
         var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, document));

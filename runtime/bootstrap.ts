@@ -1,0 +1,90 @@
+// Isola worker entry: `deno run ... runtime/bootstrap.ts <workerDir>` (flags in PROTOCOL.md).
+// Listens on <workerDir>/worker.sock, prints ISOLA_READY, then serves control endpoints and
+// invocations of the one function loaded through /__isola/load.
+import { NativeResponse } from "./src/natives.ts";
+import { logError, patchConsole, patchStreams, writeLine } from "./src/logs.ts";
+import { installEnv, setTmpVar } from "./src/env.ts";
+import { loadAsyncContext } from "./src/context.ts";
+import { setIdleHook } from "./src/activity.ts";
+import { setTmpDir, wipeTmp } from "./src/tmp.ts";
+import { installNodeListen } from "./src/node-listen.ts";
+import { handleInvocation, targetOf, warmUp } from "./src/invoke.ts";
+import { handleControl } from "./src/control.ts";
+
+const workerDir = Deno.args[0]?.replace(/\/+$/, "");
+if (!workerDir) {
+  console.error("usage: bootstrap.ts <workerDir>");
+  Deno.exit(2);
+}
+const socketPath = `${workerDir}/worker.sock`;
+const tmpDir = `${workerDir}/tmp`;
+
+// Taken before the bundle can replace it with the capturing version.
+const serve = Deno.serve;
+
+installEnv();
+setTmpVar(tmpDir);
+patchConsole();
+setTmpDir(tmpDir);
+setIdleHook(wipeTmp);
+
+// A function's stray exception must not take the worker (and other invocations) down with it.
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  logError(event.error ?? event.message, "uncaught exception");
+});
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  logError(event.reason, "unhandled rejection");
+});
+
+try {
+  Deno.mkdirSync(tmpDir, { recursive: true });
+} catch {
+  // Made by the host; without it only /tmp use fails, which the function will report.
+}
+try {
+  Deno.removeSync(socketPath);
+} catch {
+  // No stale socket.
+}
+
+/**
+ * Set-up that only the first load needs (~40 ms: node:http, node:async_hooks, process streams),
+ * done after ISOLA_READY so a pre-started worker is ready sooner and loads still find it done.
+ */
+let deferred: Promise<void> | null = null;
+function startDeferred(): Promise<void> {
+  deferred ??= (async () => {
+    await loadAsyncContext();
+    const http = await import("node:http");
+    installNodeListen(http, tmpDir);
+    patchStreams();
+    await warmUp();
+  })();
+  deferred.catch((error) => logError(error, "runtime set-up failed", null));
+  return deferred;
+}
+
+serve({
+  path: socketPath,
+  onListen() {
+    writeLine("ISOLA_READY");
+    // After the current turn, so the READY line is out before the imports start.
+    setTimeout(startDeferred, 0);
+  },
+  onError(error) {
+    logError(error, "runtime error");
+    return new NativeResponse(JSON.stringify({ message: String(error) }), {
+      status: 500,
+      headers: { "content-type": "application/json", "x-isola-error": "FUNCTION_ERROR" },
+    });
+  },
+}, (req, info) => {
+  const target = targetOf(req.url);
+  if (target.startsWith("/__isola/")) {
+    const query = target.indexOf("?");
+    return handleControl(req, query < 0 ? target : target.slice(0, query), startDeferred());
+  }
+  return handleInvocation(req, info);
+});

@@ -1,0 +1,110 @@
+// Shape 5: a MolnOS-style script defining `handler(request, context)`, exported by the builder
+// as __isolaScriptHandler. It sees plain objects, not Request/Response.
+import { NativeResponse, NativeHeaders } from "./natives.ts";
+import type { FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
+import { headersObject } from "./context.ts";
+import { functionLogger } from "./logs.ts";
+import { waitUntil } from "./activity.ts";
+
+export interface ScriptRequest {
+  method: string;
+  path: string;
+  subpath: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Parsed JSON when the content type says JSON (and it parses), else the text ("" if none). */
+  body: unknown;
+}
+
+export interface ScriptContext {
+  request: ScriptRequest;
+  functionId: string;
+  functionName: string;
+  bindings: unknown[];
+  // Beyond PROTOCOL.md's list, for convenience:
+  env: Record<string, string>;
+  invocationId: string;
+  log: FunctionLogger;
+  waitUntil(promise: unknown): void;
+}
+
+export type ScriptHandler = (request: ScriptRequest, context: ScriptContext) => unknown;
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+async function scriptRequest(inv: Invocation): Promise<ScriptRequest> {
+  const url = new URL(inv.request.url);
+  const text = await inv.request.text();
+  let body: unknown = text;
+  if (text !== "" && /\bjson\b/i.test(inv.request.headers.get("content-type") ?? "")) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Not JSON after all: the handler gets the text.
+    }
+  }
+  return {
+    method: inv.request.method,
+    path: url.pathname,
+    subpath: inv.subpath,
+    query: Object.fromEntries(url.searchParams),
+    headers: headersObject(inv.request.headers),
+    body,
+  };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object without statusCode or body" : `a ${typeof value}`;
+}
+
+/** {statusCode, headers?, body} → Response; an object body is sent as JSON. */
+export function scriptResponse(result: unknown): Response {
+  if (result instanceof NativeResponse) return result;
+  if (result === null || typeof result !== "object" || Array.isArray(result) ||
+    !("statusCode" in result || "body" in result)) {
+    throw new TypeError(`handler returned ${describe(result)}, expected {statusCode, headers?, body}`);
+  }
+  const { statusCode = 200, headers = {}, body } = result as {
+    statusCode?: number;
+    headers?: HeadersInit;
+    body?: unknown;
+  };
+  const responseHeaders = new NativeHeaders(headers);
+  let payload: BodyInit | null = null;
+  if (NULL_BODY_STATUS.has(Number(statusCode)) || body === undefined || body === null) {
+    payload = null;
+  } else if (
+    typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer ||
+    body instanceof Blob || body instanceof ReadableStream
+  ) {
+    payload = body as BodyInit;
+  } else {
+    payload = JSON.stringify(body);
+    if (!responseHeaders.has("content-type")) responseHeaders.set("content-type", "application/json");
+  }
+  return new NativeResponse(payload, { status: Number(statusCode), headers: responseHeaders });
+}
+
+export function scriptInvoke(
+  handler: ScriptHandler,
+  fn: FunctionInfo,
+  env: Record<string, string>,
+  bindings: unknown[],
+): Invoke {
+  return async (inv) => {
+    const request = await scriptRequest(inv);
+    const context: ScriptContext = {
+      request,
+      functionId: fn.id,
+      functionName: fn.name,
+      bindings,
+      env,
+      invocationId: inv.id,
+      log: functionLogger,
+      waitUntil,
+    };
+    return scriptResponse(await handler(request, context));
+  };
+}

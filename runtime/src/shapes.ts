@@ -1,0 +1,85 @@
+// Finds how a loaded bundle wants to be called (never declared, always detected) and adapts it
+// to one signature. Order matters: a server started at import time wins over exports.
+import type { FunctionInfo, Invocation, Invoke, Shape } from "./types.ts";
+import { buildContext } from "./context.ts";
+import { logError } from "./logs.ts";
+import { capturedServe } from "./deno-serve.ts";
+import { nodeInvoke, nodeListening, nodeTarget } from "./node-listen.ts";
+import { type ScriptHandler, scriptInvoke } from "./script-handler.ts";
+
+export interface Detected {
+  shape: Shape;
+  invoke: Invoke;
+}
+
+export interface LoadedFunction {
+  info: FunctionInfo;
+  env: Record<string, string>;
+  bindings: unknown[];
+}
+
+type Handler = (...args: unknown[]) => unknown;
+
+/** Deno.serve's remoteAddr; the caller's address when the host forwarded one. */
+function remoteAddr(inv: Invocation): Deno.NetAddr {
+  const forwarded = inv.request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return { transport: "tcp", hostname: forwarded || "127.0.0.1", port: 0 };
+}
+
+export async function detectShape(
+  mod: Record<string, unknown>,
+  fn: LoadedFunction,
+): Promise<Detected | null> {
+  const served = capturedServe();
+  if (served) {
+    return {
+      shape: "deno-serve",
+      invoke: async (inv) => {
+        const info = {
+          ...buildContext(inv, fn.info, fn.env),
+          remoteAddr: remoteAddr(inv),
+          completed: inv.info.completed,
+        };
+        try {
+          return await served.handler(inv.request, info);
+        } catch (error) {
+          // Like Deno.serve: the function's own onError turns the error into its response.
+          if (!served.onError) throw error;
+          logError(error);
+          return await served.onError(error);
+        }
+      },
+    };
+  }
+
+  const node = nodeTarget();
+  if (node) {
+    await nodeListening(node);
+    return { shape: "node-listen", invoke: nodeInvoke(node) };
+  }
+
+  const main = mod.default;
+  if (typeof main === "function") {
+    const handler = main as Handler;
+    return {
+      shape: "default-function",
+      invoke: async (inv) => (await handler(inv.request, buildContext(inv, fn.info, fn.env))) as Response,
+    };
+  }
+  if (main !== null && typeof main === "object" && typeof (main as { fetch?: unknown }).fetch === "function") {
+    const app = main as { fetch: Handler };
+    return {
+      shape: "fetch-object",
+      invoke: async (inv) => {
+        const ctx = { ...buildContext(inv, fn.info, fn.env), passThroughOnException() {}, props: {} };
+        return (await app.fetch(inv.request, fn.env, ctx)) as Response;
+      },
+    };
+  }
+
+  const script = mod.__isolaScriptHandler;
+  if (typeof script === "function") {
+    return { shape: "script-handler", invoke: scriptInvoke(script as ScriptHandler, fn.info, fn.env, fn.bindings) };
+  }
+  return null;
+}

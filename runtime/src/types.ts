@@ -1,0 +1,72 @@
+// Shapes of the data exchanged with the host (see ../PROTOCOL.md) and with the function.
+
+export interface FunctionInfo {
+  id: string;
+  name: string;
+  app: string;
+  version: number;
+}
+
+/** Body of POST /__isola/load. */
+export interface LoadRequest {
+  bundle: string;
+  function: FunctionInfo;
+  env: Record<string, string>;
+  bindings: unknown[];
+}
+
+/** Parsed x-isola-caller header. */
+export interface Caller {
+  kind: string;
+  user: unknown;
+  [key: string]: unknown;
+}
+
+export type Shape =
+  | "default-function"
+  | "deno-serve"
+  | "fetch-object"
+  | "script-handler"
+  | "node-listen";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface FunctionLogger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** The `ctx` handed to default-function handlers (and merged into Deno.serve's `info`). */
+export interface FunctionContext {
+  env: Record<string, string>;
+  user: unknown;
+  auth: Caller | null;
+  request: {
+    id: string;
+    method: string;
+    url: string;
+    path: string;
+    subpath: string;
+    headers: Record<string, string>;
+  };
+  log: FunctionLogger;
+  waitUntil(promise: unknown): void;
+  function: FunctionInfo;
+}
+
+/** Everything the runtime knows about one invocation; the AsyncLocalStorage store. */
+export interface Invocation {
+  id: string;
+  /** The request as the function sees it (envelope removed, url rewritten). */
+  request: Request;
+  subpath: string;
+  /** Epoch ms after which the host gives up, or null. */
+  deadline: number | null;
+  caller: Caller | null;
+  info: Deno.ServeHandlerInfo;
+}
+
+/** A loaded function adapted to one calling convention. */
+export type Invoke = (inv: Invocation) => Promise<Response>;

@@ -1,0 +1,156 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using Isola.Host.Api;
+
+namespace Isola.Host.Functions;
+
+/// <summary>
+/// Unpacks an uploaded <c>.tar.gz</c>, <c>.tar</c> or <c>.zip</c> function bundle into memory, refusing
+/// links, devices, paths that leave the function folder, and more than <paramref name="maxBytes"/> unpacked
+/// (a small archive may expand enormously). A single top-level folder is stripped.
+/// </summary>
+internal static class ArchiveReader
+{
+    private const string Field = "bundle";
+
+    public static Dictionary<string, byte[]> Read(byte[] archive, long maxBytes)
+    {
+        var entries = IsZip(archive) ? ReadZip(archive, maxBytes)
+            : IsGzip(archive) ? ReadTar(new GZipStream(new MemoryStream(archive), CompressionMode.Decompress), maxBytes)
+            : IsTar(archive) ? ReadTar(new MemoryStream(archive), maxBytes)
+            : throw ApiException.InvalidField(Field, "is not a .tar.gz, .tar or .zip archive");
+        if (entries.Count == 0)
+        {
+            throw ApiException.InvalidField(Field, "holds no files");
+        }
+
+        return StripCommonFolder(entries);
+    }
+
+    private static List<(string Path, byte[] Bytes)> ReadZip(byte[] archive, long maxBytes)
+    {
+        var entries = new List<(string, byte[])>();
+        long total = 0;
+        try
+        {
+            using var zip = new ZipArchive(new MemoryStream(archive), ZipArchiveMode.Read);
+            foreach (var entry in zip.Entries)
+            {
+                if (entry.FullName.EndsWith('/'))
+                {
+                    continue; // a folder
+                }
+
+                // Unix mode bits live in the high half of ExternalAttributes; 0xA000 is a symlink.
+                if (((entry.ExternalAttributes >> 16) & 0xF000) == 0xA000)
+                {
+                    throw ApiException.InvalidField(Field, $"holds a symbolic link ({entry.FullName}); links are not allowed");
+                }
+
+                total += entry.Length;
+                CheckLimits(entries.Count + 1, total, maxBytes);
+                using var stream = entry.Open();
+                entries.Add((entry.FullName, ReadAll(stream, entry.Length, maxBytes)));
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw ApiException.InvalidField(Field, "is a damaged zip archive: " + ex.Message);
+        }
+
+        return entries;
+    }
+
+    private static List<(string Path, byte[] Bytes)> ReadTar(Stream stream, long maxBytes)
+    {
+        var entries = new List<(string, byte[])>();
+        long total = 0;
+        try
+        {
+            using var reader = new TarReader(stream);
+            while (reader.GetNextEntry() is { } entry)
+            {
+                switch (entry.EntryType)
+                {
+                    case TarEntryType.Directory:
+                    case TarEntryType.GlobalExtendedAttributes:
+                    case TarEntryType.ExtendedAttributes:
+                        continue;
+                    case TarEntryType.RegularFile:
+                    case TarEntryType.V7RegularFile:
+                    case TarEntryType.ContiguousFile:
+                        break;
+                    default:
+                        throw ApiException.InvalidField(Field, $"holds {entry.EntryType} entry '{entry.Name}'; only regular files and folders are allowed");
+                }
+
+                total += entry.Length;
+                CheckLimits(entries.Count + 1, total, maxBytes);
+                entries.Add((entry.Name, entry.DataStream is null ? [] : ReadAll(entry.DataStream, entry.Length, maxBytes)));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw ApiException.InvalidField(Field, "is a damaged archive: " + ex.Message);
+        }
+
+        return entries;
+    }
+
+    private static void CheckLimits(int count, long total, long maxBytes)
+    {
+        if (count > SourcePaths.MaxFiles)
+        {
+            throw ApiException.InvalidField(Field, $"holds more than {SourcePaths.MaxFiles} files");
+        }
+
+        if (total > maxBytes)
+        {
+            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
+        }
+    }
+
+    private static byte[] ReadAll(Stream stream, long declared, long maxBytes)
+    {
+        using var buffer = new MemoryStream((int)Math.Min(Math.Max(declared, 0), maxBytes));
+        var chunk = new byte[81920];
+        int read;
+        while ((read = stream.Read(chunk)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Dictionary<string, byte[]> StripCommonFolder(List<(string Path, byte[] Bytes)> entries)
+    {
+        var cleaned = entries.Select(e => (Path: e.Path.StartsWith("./", StringComparison.Ordinal) ? e.Path[2..] : e.Path, e.Bytes)).ToList();
+        var firstSegments = cleaned.Select(e => e.Path.Split('/')[0]).Distinct().ToList();
+        var strip = firstSegments.Count == 1 && cleaned.All(e => e.Path.Contains('/', StringComparison.Ordinal));
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (path, bytes) in cleaned)
+        {
+            var relative = strip ? path[(path.IndexOf('/', StringComparison.Ordinal) + 1)..] : path;
+            var normalized = SourcePaths.Normalize(relative, $"{Field}:{path}");
+            if (!files.TryAdd(normalized, bytes))
+            {
+                throw ApiException.InvalidField(Field, $"holds '{normalized}' twice");
+            }
+        }
+
+        return files;
+    }
+
+    private static bool IsZip(byte[] b) => b.Length >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] is 3 or 5;
+
+    private static bool IsGzip(byte[] b) => b.Length >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+
+    // POSIX tar has "ustar" at offset 257.
+    private static bool IsTar(byte[] b) => b.Length >= 262 && b[257] == 'u' && b[258] == 's' && b[259] == 't' && b[260] == 'a' && b[261] == 'r';
+}
