@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 
 namespace Isola.Host.Api;
 
@@ -19,7 +20,7 @@ internal static class MolnosEndpoints
             .RequirePermission(Permissions.Create);
         functions.MapGet("/list", (HttpContext http, FunctionStore store, AppStore apps) => FunctionEndpoints.ListAsync(app, http, store, apps))
             .RequirePermission(Permissions.Read);
-        functions.MapGet("/stats", (HttpContext http, FunctionStore store) => StatsAsync(http, store))
+        functions.MapGet("/stats", (HttpContext http, FunctionStore store, InvocationQueries queries) => StatsAsync(http, store, queries))
             .RequirePermission(Permissions.Read);
         functions.MapGet("/{id}", (string id, HttpContext http, FunctionStore store) => FunctionEndpoints.GetAsync(app, id, http, store, includeCode: false))
             .RequirePermission(Permissions.Read);
@@ -31,8 +32,8 @@ internal static class MolnosEndpoints
             .RequirePermission(Permissions.Delete);
     }
 
-    /// <summary>Counts over the default app's registry: functions, versions, and functions per trigger type.</summary>
-    private static async Task<IResult> StatsAsync(HttpContext http, FunctionStore store)
+    /// <summary>Counts over the default app: functions, versions, functions per trigger type, and invocation totals.</summary>
+    private static async Task<IResult> StatsAsync(HttpContext http, FunctionStore store, InvocationQueries queries)
     {
         var functions = await store.ListAsync(AppStore.DefaultApp, http.RequestAborted);
         var byTrigger = new JsonObject();
@@ -48,6 +49,7 @@ internal static class MolnosEndpoints
             ["versions"] = functions.Sum(f => f.Version),
             ["byTrigger"] = byTrigger,
             ["lastUpdatedAt"] = functions.Count == 0 ? null : functions.Max(f => f.UpdatedAt),
+            ["invocations"] = await queries.AppTotalsAsync(AppStore.DefaultApp, http.RequestAborted),
         });
     }
 }

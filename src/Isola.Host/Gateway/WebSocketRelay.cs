@@ -9,6 +9,8 @@ namespace Isola.Host.Gateway;
 /// </summary>
 internal static class WebSocketRelay
 {
+    private static readonly TimeSpan CloseHandshakeWait = TimeSpan.FromSeconds(5);
+
     public static async Task<int> RelayAsync(HttpContext http, HttpMessageInvoker worker, string functionPath,
         IEnumerable<KeyValuePair<string, string>> headers, CancellationToken connectTimeout)
     {
@@ -39,7 +41,11 @@ internal static class WebSocketRelay
         using var done = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         var toWorker = PumpAsync(downstream, upstream, done.Token);
         var toClient = PumpAsync(upstream, downstream, done.Token);
-        await Task.WhenAny(toWorker, toClient);
+        var first = await Task.WhenAny(toWorker, toClient);
+        // One side sent Close (forwarded already): give the other side time to answer it, since
+        // cancelling a pending receive aborts the socket and would cut the close handshake short.
+        var other = first == toWorker ? toClient : toWorker;
+        await Task.WhenAny(other, Task.Delay(CloseHandshakeWait, CancellationToken.None));
         await done.CancelAsync();
         await Task.WhenAll(Quietly(toWorker), Quietly(toClient));
         return StatusCodes.Status101SwitchingProtocols;

@@ -60,6 +60,29 @@ internal sealed class InvocationQueries(NpgsqlDataSource dataSource)
         return items;
     }
 
+    /// <summary>Invocation totals over all functions of an app (MolnOS <c>GET /functions/stats</c>).</summary>
+    public async Task<JsonObject> AppTotalsAsync(string appId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select count(*)::bigint, count(*) filter (where i.status >= 500)::bigint, avg(i.duration_ms), max(i.started_at)
+            from isola.invocations i join isola.functions f on f.id = i.function_id
+            where f.app_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = appId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var count = reader.GetInt64(0);
+        var errors = reader.GetInt64(1);
+        return new JsonObject
+        {
+            ["count"] = count,
+            ["errors"] = errors,
+            ["errorRate"] = count == 0 ? 0 : Math.Round((double)errors / count, 4),
+            ["avgDurationMs"] = reader.IsDBNull(2) ? null : Math.Round(reader.GetDouble(2), 3),
+            ["lastInvocationAt"] = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+        };
+    }
+
     public async Task<JsonObject> StatsAsync(Guid functionId, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""

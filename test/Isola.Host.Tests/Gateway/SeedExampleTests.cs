@@ -68,6 +68,17 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         await (await Host.Anonymous.GetAsync("/v1/default/fn/order-processor")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
         var hybrid = await (await Host.Anonymous.PostAsync("/functions/run/dual-trigger", null)).ShouldSucceedAsync();
         Assert.True(hybrid.GetProperty("handled").GetBoolean());
+
+        // MolnOS's stats count the invocations too (records land in batches, so poll briefly).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        long counted;
+        do
+        {
+            var stats = await (await Host.Client.GetAsync("/functions/stats")).ShouldSucceedAsync();
+            counted = stats.GetProperty("invocations").GetProperty("count").GetInt64();
+        }
+        while (counted < 2 && DateTime.UtcNow < deadline);
+        Assert.True(counted >= 2, $"stats counted {counted} invocations");
     }
 
     [Fact]
