@@ -51,6 +51,7 @@ internal static class FunctionEndpoints
     {
         var (body, uploaded) = await DeployBody.ReadAsync(http.Request, service.Limits);
         var request = FunctionRequestParser.ParseCreate(body, service.Limits, uploaded);
+        RequireBindingPermissions(http, app, request);
         var created = await service.CreateAsync(app, request, http.RequestAborted);
         return Results.Created($"/v1/{app}/functions/{created.Name}", FunctionView.Render(created, FunctionView.BaseUrl(http.Request), includeCode: false));
     }
@@ -66,6 +67,7 @@ internal static class FunctionEndpoints
         var (body, uploaded) = await DeployBody.ReadAsync(http.Request, service.Limits);
         var current = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
         var request = FunctionRequestParser.ParseUpdate(body, current.Settings, service.Limits, uploaded);
+        RequireBindingPermissions(http, app, request);
         var updated = await service.UpdateAsync(current, request, http.RequestAborted);
         return Results.Json(FunctionView.Render(updated, FunctionView.BaseUrl(http.Request), includeCode: false));
     }
@@ -76,6 +78,28 @@ internal static class FunctionEndpoints
         return await store.DeleteAsync(app, name, http.RequestAborted)
             ? Results.Json(new JsonObject { ["deleted"] = true, ["name"] = name, ["app"] = app })
             : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
+    }
+
+    /// <summary>C8 / D4: binding a function to a service needs <c>functions.bindings.create:{service}</c> for each one.</summary>
+    private static void RequireBindingPermissions(HttpContext http, string app, FunctionRequest request)
+    {
+        if (!request.FieldsGiven.Contains("bindings"))
+        {
+            return;
+        }
+
+        var key = http.CallerKey();
+        foreach (var service in request.Settings.Bindings.Select(b => b.Service).Distinct())
+        {
+            var permission = Permissions.BindingsCreate(service);
+            if (!key.Allows(permission, app) && !key.Allows(Permissions.BindingsCreate("*"), app))
+            {
+                throw new ApiException(403, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{permission}' needed to bind the function to '{service}'")
+                {
+                    Field = "bindings",
+                };
+            }
+        }
     }
 
     private static async Task<IResult> VersionsAsync(string app, string name, HttpContext http, FunctionStore store)

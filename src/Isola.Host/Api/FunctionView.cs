@@ -15,7 +15,7 @@ internal static class FunctionView
             ["id"] = function.Id.ToString(),
             ["name"] = function.Name,
             ["app"] = function.AppId,
-            ["endpoint"] = function.Settings.HasTrigger(TriggerSpec.Http) ? $"{baseUrl}/v1/{function.AppId}/fn/{function.Name}" : null,
+            ["endpoint"] = function.Settings.HasTrigger(TriggerSpec.Http) && !function.Settings.Internal ? $"{baseUrl}/v1/{function.AppId}/fn/{function.Name}" : null,
             ["version"] = function.Version,
         };
         foreach (var (key, value) in settings.ToList())
@@ -24,6 +24,7 @@ internal static class FunctionView
             view[key] = value;
         }
 
+        view["access"] = Auth.AccessPolicy.Describe(Auth.AccessPolicy.Effective(function.Settings));
         view["envVars"] = new JsonArray([.. function.EnvNames.Select(name => JsonValue.Create(name))]);
         view["artifact"] = new JsonObject { ["hash"] = function.ArtifactHash, ["size"] = function.ArtifactSize };
         view["createdAt"] = function.CreatedAt;

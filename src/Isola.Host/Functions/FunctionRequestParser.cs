@@ -21,7 +21,7 @@ internal static partial class FunctionRequestParser
     private static readonly string[] KnownFields =
     [
         "name", "code", "files", "entrypoint", "description", "envVars", "timeoutMs", "memoryLimitMb", "trigger", "triggers", "methods",
-        "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth",
+        "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth", "internal",
     ];
 
     /// <summary>Size limits a body is checked against.</summary>
@@ -159,6 +159,12 @@ internal static partial class FunctionRequestParser
                     break;
                 case "verifyJwt":
                     settings = settings with { VerifyJwt = RequireBool(value, field) };
+                    break;
+                case "internal":
+                    settings = settings with { Internal = RequireBool(value, field) };
+                    break;
+                case "auth" when value.ValueKind == JsonValueKind.Null:
+                    settings = settings with { Auth = null };
                     break;
                 case "auth":
                     var mode = RequireString(value, field);

@@ -37,7 +37,11 @@ internal sealed record FunctionSettings
 
     public bool VerifyJwt { get; init; } = true;
 
-    public string Auth { get; init; } = "user";
+    /// <summary>Pylon auth mode (user, public, guest, admin); null folds verifyJwt and allowUnauthenticated into one (see AccessPolicy).</summary>
+    public string? Auth { get; init; }
+
+    /// <summary>Callable only from inside the platform (events, cron, other functions); 404 over HTTP.</summary>
+    public bool Internal { get; init; }
 
     public IReadOnlyList<BindingSpec> Bindings { get; init; } = [];
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Isola.Host.Api;
+using Isola.Host.Auth;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Observability;
@@ -16,17 +17,27 @@ namespace Isola.Host.Gateway;
 /// Every failure becomes the error contract; none reaches the host's own stability.
 /// </summary>
 internal sealed partial class InvocationForwarder(
-    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
+    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, CallerIdentifier identifier, IsolaOptions options, TimeProvider time,
     ILogger<InvocationForwarder> logger)
 {
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {
         var function = await registry.FindAsync(route.AppId, route.FunctionRef, http.RequestAborted);
-        if (function is null || !function.Settings.HasTrigger(TriggerSpec.Http))
+        if (function is null || !function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
         {
-            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, function is null
+            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, function is null || function.Settings.Internal
                 ? $"function '{route.FunctionRef}' does not exist in app '{route.AppId}'"
                 : $"function '{function.Name}' has no http trigger, so it cannot be called over HTTP");
+        }
+
+        // Who is calling, and may they: decided here, before any worker is chosen (A2).
+        var identity = await identifier.IdentifyAsync(http.Request, function.AppId, http.RequestAborted);
+        var caller = AccessPolicy.Admit(function.Settings, identity, function.Name);
+        if (identity.PlatformKey)
+        {
+            // A platform API key is the operator's secret, not the end user's token: the function never sees it.
+            http.Request.Headers.Authorization = default;
+            http.Request.Headers.Remove("apikey");
         }
 
         var method = http.Request.Method;
@@ -65,11 +76,11 @@ internal sealed partial class InvocationForwarder(
             if (http.WebSockets.IsWebSocketRequest)
             {
                 outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Client, route.FunctionPath,
-                    Envelope(http, route, function, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs)), linked.Token);
+                    Envelope(http, route, function, caller, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs)), linked.Token);
                 return;
             }
 
-            await ForwardAsync(http, route, function, lease.Worker, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs), linked.Token, outcome);
+            await ForwardAsync(http, route, function, caller, lease.Worker, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs), linked.Token, outcome);
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
         {
@@ -87,11 +98,11 @@ internal sealed partial class InvocationForwarder(
             lease?.Dispose();
             recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
                 method, http.Request.Path + http.Request.QueryString, outcome.Status ?? http.Response.StatusCode, outcome.ErrorCode,
-                outcome.ErrorMessage, outcome.ErrorStack, memory, "anon", null));
+                outcome.ErrorMessage, outcome.ErrorStack, memory, caller.Kind, caller.UserId));
         }
     }
 
-    private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, WorkerProcess worker, string invocationId,
+    private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
         DateTimeOffset deadlineAt, CancellationToken cancellationToken, Outcome outcome)
     {
         using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), route.FunctionPath);
@@ -115,7 +126,7 @@ internal sealed partial class InvocationForwarder(
         }
 
         request.Headers.Host = http.Request.Host.Value;
-        foreach (var (name, value) in Envelope(http, route, function, invocationId, deadlineAt))
+        foreach (var (name, value) in Envelope(http, route, function, caller, invocationId, deadlineAt))
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
@@ -157,7 +168,7 @@ internal sealed partial class InvocationForwarder(
     /// The invocation envelope (runtime/PROTOCOL.md) plus x-forwarded-for; for a WebSocket upgrade also
     /// the caller's headers, since the relay's handshake carries them.
     /// </summary>
-    private static IEnumerable<KeyValuePair<string, string>> Envelope(HttpContext http, FunctionRoute route, DeployedFunction function,
+    private static IEnumerable<KeyValuePair<string, string>> Envelope(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller,
         string invocationId, DateTimeOffset deadlineAt)
     {
         if (http.WebSockets.IsWebSocketRequest)
@@ -176,7 +187,7 @@ internal sealed partial class InvocationForwarder(
         yield return new("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
         yield return new("x-isola-subpath", route.Subpath);
         yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return new("x-isola-caller", """{"kind":"anon","user":null}""");
+        yield return new("x-isola-caller", caller.ToEnvelope().ToJsonString());
     }
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)

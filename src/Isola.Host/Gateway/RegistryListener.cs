@@ -1,10 +1,11 @@
+using Isola.Host.Auth;
 using Isola.Host.Functions;
 using Npgsql;
 
 namespace Isola.Host.Gateway;
 
 /// <summary>Keeps one LISTEN connection open and feeds function change notifications to the registry.</summary>
-internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, FunctionRegistry registry, ILogger<RegistryListener> logger) : BackgroundService
+internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, FunctionRegistry registry, AppAuthStore appAuth, ILogger<RegistryListener> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -15,19 +16,26 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
+                    if (e.Channel == AppAuthStore.ChangeChannel)
+                    {
+                        appAuth.Invalidate(e.Payload);
+                        return;
+                    }
+
                     var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
                     if (slash > 0)
                     {
                         registry.Invalidate(e.Payload[..slash], e.Payload[(slash + 1)..]);
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"listen {FunctionStore.ChangeChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"listen {FunctionStore.ChangeChannel}; listen {AppAuthStore.ChangeChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 // Anything that changed while we were not listening is unknown: start from empty.
                 registry.InvalidateAll();
+                appAuth.InvalidateAll();
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     await connection.WaitAsync(stoppingToken);

@@ -188,11 +188,18 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<InvocationForwarder>();
 
+        // Access control: app token settings, caller identification at the gateway.
+        services.AddSingleton<AppAuthStore>();
+        services.AddSingleton<JwksCache>();
+        services.AddSingleton<CallerIdentifier>();
+
         var app = builder.Build();
         app.UseMiddleware<ErrorContractMiddleware>();
         app.UseWebSockets();
         app.MapHealthEndpoints();
         app.MapAppEndpoints();
+        app.MapAppAuthEndpoints();
+        app.MapKeyEndpoints();
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
         app.MapGatewayEndpoints();

@@ -29,6 +29,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private int _genericStarting;
     private long _started;
     private long _loaded;
+    private long _slotsRequested;
     private int _disposed;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
@@ -86,8 +87,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         TopUpGeneric();
     }
 
+    /// <summary>Requests for a worker slot since the node started; a call refused at the gateway never adds to it.</summary>
+    public long SlotsRequested => Interlocked.Read(ref _slotsRequested);
+
     public ValueTask<WorkerLease> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _slotsRequested);
         var pool = _pools.GetOrAdd(function.VersionKey, _ => new WorkerPool(function, this, _options, _time));
         return pool.AcquireAsync(cancellationToken);
     }

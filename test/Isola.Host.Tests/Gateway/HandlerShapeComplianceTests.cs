@@ -26,7 +26,7 @@ public sealed class HandlerShapeComplianceTests(GatewayFixture fixture) : IClass
             ["envVars"] = new Dictionary<string, string> { ["API_KEY"] = "k-" + shape },
             ["passAllHeaders"] = true,
         });
-        var client = fixture.Host.Anonymous;
+        var client = fixture.Host.Caller;
         var routes = new[] { $"/v1/default/fn/{name}", $"/functions/v1/{name}", $"/functions/run/{name}" };
         var visiblePrefix = new[] { $"/v1/default/fn/{name}", $"/{name}", $"/functions/run/{name}" };
         for (var r = 0; r < routes.Length; r++)

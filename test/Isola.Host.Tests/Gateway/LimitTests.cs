@@ -14,25 +14,25 @@ public sealed class LimitTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     public async Task A_function_past_its_timeout_is_504_and_its_worker_survives_when_it_still_answers()
     {
         await fixture.DeployFixtureAsync("slow", "gateway/limits/index.ts", new Dictionary<string, object?> { ["timeoutMs"] = 300 });
-        var error = await (await Host.Anonymous.GetAsync("/v1/default/fn/slow/sleep?ms=3000")).ShouldFailAsync(504, "FUNCTION_TIMEOUT");
+        var error = await (await Host.Caller.GetAsync("/v1/default/fn/slow/sleep?ms=3000")).ShouldFailAsync(504, "FUNCTION_TIMEOUT");
         Assert.Contains("300 ms", error.GetProperty("message").GetString());
         var worker = Assert.Single(Supervisor.WorkersOf(await FunctionIdAsync("slow")));
         Assert.True(worker.IsAlive); // an awaiting handler does not block the worker: it is kept
-        Assert.Equal("slept 10", await (await Host.Anonymous.GetAsync("/v1/default/fn/slow/sleep?ms=10")).Content.ReadAsStringAsync());
+        Assert.Equal("slept 10", await (await Host.Caller.GetAsync("/v1/default/fn/slow/sleep?ms=10")).Content.ReadAsStringAsync());
     }
 
     [Fact]
     public async Task A_busy_loop_past_the_timeout_gets_its_worker_killed_and_replaced()
     {
         await fixture.DeployFixtureAsync("spin", "gateway/limits/index.ts", new Dictionary<string, object?> { ["timeoutMs"] = 300 });
-        Assert.Equal(HttpStatusCode.OK, (await Host.Anonymous.GetAsync("/v1/default/fn/spin/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Host.Caller.GetAsync("/v1/default/fn/spin/")).StatusCode);
         var first = Assert.Single(Supervisor.WorkersOf(await FunctionIdAsync("spin")));
 
-        await (await Host.Anonymous.GetAsync("/v1/default/fn/spin/busy?ms=60000")).ShouldFailAsync(504, "FUNCTION_TIMEOUT");
+        await (await Host.Caller.GetAsync("/v1/default/fn/spin/busy?ms=60000")).ShouldFailAsync(504, "FUNCTION_TIMEOUT");
         var exit = await first.Exited.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(WorkerExitKind.KilledUnresponsive, exit.Kind);
 
-        var after = await Host.Anonymous.GetAsync("/v1/default/fn/spin/");
+        var after = await Host.Caller.GetAsync("/v1/default/fn/spin/");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.DoesNotContain(Supervisor.WorkersOf(await FunctionIdAsync("spin")), w => w.Id == first.Id);
     }
@@ -41,16 +41,16 @@ public sealed class LimitTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     public async Task Exceeding_the_memory_limit_is_546_WORKER_LIMIT()
     {
         await fixture.DeployFixtureAsync("hungry", "gateway/limits/index.ts", new Dictionary<string, object?> { ["memoryLimitMb"] = 64, ["timeoutMs"] = 60000 });
-        var error = await (await Host.Anonymous.GetAsync("/v1/default/fn/hungry/memory")).ShouldFailAsync(546, "WORKER_LIMIT");
+        var error = await (await Host.Caller.GetAsync("/v1/default/fn/hungry/memory")).ShouldFailAsync(546, "WORKER_LIMIT");
         Assert.Contains("64 MB", error.GetProperty("message").GetString());
-        Assert.Equal(HttpStatusCode.OK, (await Host.Anonymous.GetAsync("/v1/default/fn/hungry/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Host.Caller.GetAsync("/v1/default/fn/hungry/")).StatusCode);
     }
 
     [Fact]
     public async Task An_uncaught_exception_is_500_with_the_stack_in_the_log_not_the_response()
     {
         await fixture.DeployFixtureAsync("thrower", "gateway/limits/index.ts");
-        var response = await Host.Anonymous.GetAsync("/v1/default/fn/thrower/throw");
+        var response = await Host.Caller.GetAsync("/v1/default/fn/thrower/throw");
         var error = await response.ShouldFailAsync(500, "FUNCTION_ERROR");
         var text = error.ToString();
         Assert.DoesNotContain("failed on purpose", text);
@@ -69,9 +69,9 @@ public sealed class LimitTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     public async Task A_worker_that_exits_is_502_and_the_next_call_gets_a_new_one()
     {
         await fixture.DeployFixtureAsync("quitter", "gateway/limits/index.ts");
-        var error = await (await Host.Anonymous.GetAsync("/v1/default/fn/quitter/exit")).ShouldFailAsync(502, "WORKER_CRASHED");
+        var error = await (await Host.Caller.GetAsync("/v1/default/fn/quitter/exit")).ShouldFailAsync(502, "WORKER_CRASHED");
         Assert.Contains("exited unexpectedly", error.GetProperty("message").GetString());
-        Assert.Equal(HttpStatusCode.OK, (await Host.Anonymous.GetAsync("/v1/default/fn/quitter/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Host.Caller.GetAsync("/v1/default/fn/quitter/")).StatusCode);
     }
 
     [Fact]
@@ -79,17 +79,17 @@ public sealed class LimitTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     {
         await fixture.DeployFixtureAsync("upload", "gateway/limits/index.ts");
         var declared = new ByteArrayContent(new byte[GatewayFixture.BodyLimit + 1]);
-        await (await Host.Anonymous.PostAsync("/v1/default/fn/upload/upload", declared)).ShouldFailAsync(413, "PAYLOAD_TOO_LARGE");
+        await (await Host.Caller.PostAsync("/v1/default/fn/upload/upload", declared)).ShouldFailAsync(413, "PAYLOAD_TOO_LARGE");
 
         // Chunked, no Content-Length: the limit is enforced while streaming.
         var chunked = new StreamContent(new MemoryStream(new byte[GatewayFixture.BodyLimit + 4096]));
         chunked.Headers.ContentLength = null;
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/default/fn/upload/upload") { Content = chunked };
         request.Headers.TransferEncodingChunked = true;
-        var streamed = await Host.Anonymous.SendAsync(request);
+        var streamed = await Host.Caller.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, streamed.StatusCode);
 
-        var fits = await (await Host.Anonymous.PostAsync("/v1/default/fn/upload/upload", new ByteArrayContent(new byte[GatewayFixture.BodyLimit - 1]))).ShouldSucceedAsync();
+        var fits = await (await Host.Caller.PostAsync("/v1/default/fn/upload/upload", new ByteArrayContent(new byte[GatewayFixture.BodyLimit - 1]))).ShouldSucceedAsync();
         Assert.Equal(GatewayFixture.BodyLimit - 1, fits.GetProperty("bytes").GetInt64());
     }
 

@@ -26,9 +26,9 @@ public sealed class MultiFileDeployTests(GatewayFixture fixture) : IClassFixture
         await (await Host.DeployAsync(new { name = "browser-with-cors", files, entrypoint = "index.ts" })).ShouldSucceedAsync(201);
 
         using var preflight = new HttpRequestMessage(HttpMethod.Options, "/functions/v1/browser-with-cors");
-        var options = await Host.Anonymous.SendAsync(preflight);
+        var options = await Host.Caller.SendAsync(preflight);
         Assert.Equal("*", options.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        var call = await (await Host.Anonymous.PostAsJsonAsync("/functions/v1/browser-with-cors", new { name = "Files" })).ShouldSucceedAsync();
+        var call = await (await Host.Caller.PostAsJsonAsync("/functions/v1/browser-with-cors", new { name = "Files" })).ShouldSucceedAsync();
         Assert.Equal("Hello Files!", call.GetProperty("message").GetString());
 
         var config = await (await Host.Client.GetAsync("/v1/default/functions/browser-with-cors/config")).ShouldSucceedAsync();
@@ -44,7 +44,7 @@ public sealed class MultiFileDeployTests(GatewayFixture fixture) : IClassFixture
         var response = await Host.Client.PostAsync("/v1/default/functions", Multipart("""{"name": "assets"}""", archive, "assets.tar.gz"));
         await response.ShouldSucceedAsync(201);
 
-        var body = await (await Host.Anonymous.GetAsync("/v1/default/fn/assets")).ShouldSucceedAsync();
+        var body = await (await Host.Caller.GetAsync("/v1/default/fn/assets")).ShouldSucceedAsync();
         Assert.Equal("Hello files", body.GetProperty("greeting").GetString());
         Assert.True(body.GetProperty("isNumber").GetBoolean());
         Assert.Equal("<h1>served from a file next to the code</h1>", body.GetProperty("page").GetString());
@@ -62,7 +62,7 @@ public sealed class MultiFileDeployTests(GatewayFixture fixture) : IClassFixture
         var archive = Zip(FolderFiles(FixtureDir("commonjs"), prefix: ""));
         await (await Host.Client.PostAsync("/v1/default/functions", Multipart("""{"name": "legacy", "entrypoint": "main.mjs"}""", archive, "legacy.zip")))
             .ShouldSucceedAsync(201);
-        var body = await (await Host.Anonymous.GetAsync("/v1/default/fn/legacy?value=12")).ShouldSucceedAsync();
+        var body = await (await Host.Caller.GetAsync("/v1/default/fn/legacy?value=12")).ShouldSucceedAsync();
         Assert.True(body.GetProperty("isNumber").GetBoolean());
 
         // An update uploads a new archive; settings in metadata change with it.

@@ -121,5 +121,5 @@ public sealed class SandboxTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     private async Task<JsonElement> ProbeAsync(string probe, string target) =>
-        await (await Host.Anonymous.GetAsync($"/v1/default/fn/probe/{probe}?target={Uri.EscapeDataString(target)}")).ShouldSucceedAsync();
+        await (await Host.Caller.GetAsync($"/v1/default/fn/probe/{probe}?target={Uri.EscapeDataString(target)}")).ShouldSucceedAsync();
 }

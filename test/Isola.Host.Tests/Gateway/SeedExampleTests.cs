@@ -16,7 +16,7 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
     public async Task Butterbase_hello_world_answers_its_greeting()
     {
         await fixture.DeployFixtureAsync("seed-hello", "gateway/butterbase-hello/index.ts");
-        var response = await Host.Anonymous.PostAsJsonAsync("/v1/default/fn/seed-hello", new { input = "data" });
+        var response = await Host.Caller.PostAsJsonAsync("/v1/default/fn/seed-hello", new { input = "data" });
         var body = await response.ShouldSucceedAsync();
         Assert.Equal("Hello!", body.GetProperty("message").GetString());
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -35,7 +35,7 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         {
             ["envVars"] = new Dictionary<string, string> { ["API_KEY"] = "secret123", ["BASE_URL"] = upstream.Url },
         });
-        var response = await Host.Anonymous.GetAsync("/v1/default/fn/seed-env");
+        var response = await Host.Caller.GetAsync("/v1/default/fn/seed-env");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("data for Bearer secret123", await response.Content.ReadAsStringAsync());
     }
@@ -62,11 +62,11 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
             triggers = new object[] { new { type = "http" }, new { type = "event", eventName = "data.synced" } },
         })).ShouldSucceedAsync(201);
 
-        var ok = await (await Host.Anonymous.GetAsync("/functions/run/my-api")).ShouldSucceedAsync();
+        var ok = await (await Host.Caller.GetAsync("/functions/run/my-api")).ShouldSucceedAsync();
         Assert.True(ok.GetProperty("ok").GetBoolean());
-        await (await Host.Anonymous.PostAsync("/functions/run/order-processor", null)).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
-        await (await Host.Anonymous.GetAsync("/v1/default/fn/order-processor")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
-        var hybrid = await (await Host.Anonymous.PostAsync("/functions/run/dual-trigger", null)).ShouldSucceedAsync();
+        await (await Host.Caller.PostAsync("/functions/run/order-processor", null)).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        await (await Host.Caller.GetAsync("/v1/default/fn/order-processor")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        var hybrid = await (await Host.Caller.PostAsync("/functions/run/dual-trigger", null)).ShouldSucceedAsync();
         Assert.True(hybrid.GetProperty("handled").GetBoolean());
 
         // MolnOS's stats count the invocations too (records land in batches, so poll briefly).
@@ -85,18 +85,18 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
     public async Task MolnOS_wildcard_subpath_reaches_the_function()
     {
         await fixture.DeployFixtureAsync("api", "gateway/molnos-subpath/index.js", new Dictionary<string, object?> { ["methods"] = new[] { "GET", "POST" } });
-        var response = await Host.Anonymous.GetAsync("/functions/run/api/api/users/123?active=true");
+        var response = await Host.Caller.GetAsync("/functions/run/api/api/users/123?active=true");
         var body = await response.ShouldSucceedAsync();
         Assert.Equal("/api/users/123", body.GetProperty("subpath").GetString());
         Assert.Equal("/functions/run/api/api/users/123", body.GetProperty("path").GetString());
         Assert.Equal("true", body.GetProperty("query").GetProperty("active").GetString());
         Assert.Equal("api", response.Headers.GetValues("x-function").Single());
 
-        var posted = await (await Host.Anonymous.PostAsJsonAsync("/v1/default/fn/api/orders", new { qty = 2 })).ShouldSucceedAsync();
+        var posted = await (await Host.Caller.PostAsJsonAsync("/v1/default/fn/api/orders", new { qty = 2 })).ShouldSucceedAsync();
         Assert.Equal("/orders", posted.GetProperty("subpath").GetString());
         Assert.Equal(2, posted.GetProperty("body").GetProperty("qty").GetInt32()); // JSON bodies arrive parsed
 
-        var wrong = await Host.Anonymous.DeleteAsync("/functions/run/api/x");
+        var wrong = await Host.Caller.DeleteAsync("/functions/run/api/x");
         await wrong.ShouldFailAsync(405, "METHOD_NOT_ALLOWED");
         Assert.Equal("GET, POST", string.Join(", ", wrong.Content.Headers.Allow));
     }
@@ -109,14 +109,14 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         preflight.Headers.Add("Origin", "https://app.example.com");
         preflight.Headers.Add("Access-Control-Request-Method", "POST");
         preflight.Headers.Add("Access-Control-Request-Headers", "authorization, content-type");
-        var options = await Host.Anonymous.SendAsync(preflight);
+        var options = await Host.Caller.SendAsync(preflight);
         Assert.Equal(HttpStatusCode.OK, options.StatusCode); // OPTIONS reaches the function despite methods: [POST]
         Assert.Equal("*", options.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Equal("ok", await options.Content.ReadAsStringAsync());
 
-        var call = await (await Host.Anonymous.PostAsJsonAsync("/functions/v1/browser-with-cors", new { name = "Functions" })).ShouldSucceedAsync();
+        var call = await (await Host.Caller.PostAsJsonAsync("/functions/v1/browser-with-cors", new { name = "Functions" })).ShouldSucceedAsync();
         Assert.Equal("Hello Functions!", call.GetProperty("message").GetString());
-        var bad = await Host.Anonymous.PostAsync("/functions/v1/browser-with-cors", new StringContent("not json"));
+        var bad = await Host.Caller.PostAsync("/functions/v1/browser-with-cors", new StringContent("not json"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Equal("*", bad.Headers.GetValues("Access-Control-Allow-Origin").Single());
     }
@@ -126,13 +126,13 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
     {
         await fixture.DeployFixtureAsync("supabase-routing", "gateway/supabase-routing/index.ts");
         const string root = "/functions/v1/supabase-routing/tasks";
-        var one = await (await Host.Anonymous.GetAsync(root + "/1")).ShouldSucceedAsync();
+        var one = await (await Host.Caller.GetAsync(root + "/1")).ShouldSucceedAsync();
         Assert.Equal("write docs", one.GetProperty("task").GetProperty("name").GetString());
-        await (await Host.Anonymous.PutAsJsonAsync(root + "/2", new { task = new { name = "ship", status = 1 } })).ShouldSucceedAsync();
-        var all = await (await Host.Anonymous.GetAsync(root)).ShouldSucceedAsync();
+        await (await Host.Caller.PutAsJsonAsync(root + "/2", new { task = new { name = "ship", status = 1 } })).ShouldSucceedAsync();
+        var all = await (await Host.Caller.GetAsync(root)).ShouldSucceedAsync();
         Assert.Equal(["1", "2"], all.GetProperty("tasks").EnumerateArray().Select(t => t.GetString()!));
-        await (await Host.Anonymous.DeleteAsync(root + "/1")).ShouldSucceedAsync();
-        Assert.Equal(HttpStatusCode.NotFound, (await Host.Anonymous.GetAsync(root + "/1")).StatusCode);
+        await (await Host.Caller.DeleteAsync(root + "/1")).ShouldSucceedAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await Host.Caller.GetAsync(root + "/1")).StatusCode);
     }
 
     [Fact]
@@ -148,10 +148,10 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         var content = new ByteArrayContent(compressed.ToArray());
         content.Headers.ContentEncoding.Add("gzip");
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        var response = await Host.Anonymous.PostAsync("/functions/v1/gzip", content);
+        var response = await Host.Caller.PostAsync("/functions/v1/gzip", content);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("ok", await response.Content.ReadAsStringAsync());
-        var plain = await Host.Anonymous.PostAsync("/functions/v1/gzip", new StringContent("{}"));
+        var plain = await Host.Caller.PostAsync("/functions/v1/gzip", new StringContent("{}"));
         Assert.Equal(HttpStatusCode.BadRequest, plain.StatusCode);
     }
 
@@ -159,7 +159,7 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
     public async Task Supabase_background_task_runs_after_the_response_and_logs_to_its_invocation()
     {
         await fixture.DeployFixtureAsync("background", "gateway/supabase-background/index.ts");
-        var response = await Host.Anonymous.GetAsync("/functions/v1/background?label=bg1");
+        var response = await Host.Caller.GetAsync("/functions/v1/background?label=bg1");
         Assert.Equal("accepted bg1", await response.Content.ReadAsStringAsync());
         var invocationId = response.Headers.GetValues("x-isola-invocation-id").Single();
 

@@ -16,13 +16,13 @@ public sealed class SupervisorTests
     {
         await using var host = await TestHost.StartAsync(o => o with { Workers = o.Workers with { IdleTimeout = TimeSpan.FromMilliseconds(400) } });
         var id = await DeployAsync(host, "idler");
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/idler/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/idler/")).StatusCode);
         var supervisor = Supervisor(host);
         var worker = Assert.Single(supervisor.WorkersOf(id));
         var exit = await worker.Exited.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(WorkerExitKind.Stopped, exit.Kind);
         Assert.Empty(supervisor.WorkersOf(id));
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/idler/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/idler/")).StatusCode);
     }
 
     [Fact]
@@ -33,17 +33,17 @@ public sealed class SupervisorTests
             Workers = o.Workers with { Concurrency = 1, MaxWorkersPerFunction = 1, QueueWait = TimeSpan.FromMilliseconds(300) },
         });
         await DeployAsync(host, "narrow");
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/narrow/")).StatusCode);
-        var slow = host.Anonymous.GetAsync("/v1/default/fn/narrow/sleep?ms=2000");
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/narrow/")).StatusCode);
+        var slow = host.Caller.GetAsync("/v1/default/fn/narrow/sleep?ms=2000");
         await Task.Delay(200);
-        var error = await (await host.Anonymous.GetAsync("/v1/default/fn/narrow/")).ShouldFailAsync(503, "NO_CAPACITY");
+        var error = await (await host.Caller.GetAsync("/v1/default/fn/narrow/")).ShouldFailAsync(503, "NO_CAPACITY");
         Assert.Contains("busy", error.GetProperty("message").GetString());
         Assert.Equal(HttpStatusCode.OK, (await slow).StatusCode);
 
         // Within the wait, a queued request gets the slot as soon as it frees.
-        var holder = host.Anonymous.GetAsync("/v1/default/fn/narrow/sleep?ms=100");
+        var holder = host.Caller.GetAsync("/v1/default/fn/narrow/sleep?ms=100");
         await Task.Delay(30);
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/narrow/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/narrow/")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await holder).StatusCode);
     }
 
@@ -52,7 +52,7 @@ public sealed class SupervisorTests
     {
         await using var host = await TestHost.StartAsync(o => o with { Workers = o.Workers with { Concurrency = 2, MaxWorkersPerFunction = 3 } });
         var id = await DeployAsync(host, "wide");
-        var calls = Enumerable.Range(0, 6).Select(_ => host.Anonymous.GetAsync("/v1/default/fn/wide/sleep?ms=400")).ToList();
+        var calls = Enumerable.Range(0, 6).Select(_ => host.Caller.GetAsync("/v1/default/fn/wide/sleep?ms=400")).ToList();
         var responses = await Task.WhenAll(calls);
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.Equal(3, Supervisor(host).WorkersOf(id).Count);
@@ -63,10 +63,10 @@ public sealed class SupervisorTests
     {
         await using var host = await TestHost.StartAsync(o => o with { Workers = o.Workers with { MaxWorkersPerFunction = 1 } });
         var id = await DeployAsync(host, "victim");
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/victim/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/victim/")).StatusCode);
         var worker = Assert.Single(Supervisor(host).WorkersOf(id));
 
-        var inFlight = Enumerable.Range(0, 5).Select(_ => host.Anonymous.GetAsync("/v1/default/fn/victim/sleep?ms=3000")).ToList();
+        var inFlight = Enumerable.Range(0, 5).Select(_ => host.Caller.GetAsync("/v1/default/fn/victim/sleep?ms=3000")).ToList();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (worker.InFlight < 5 && DateTime.UtcNow < deadline)
         {
@@ -82,7 +82,7 @@ public sealed class SupervisorTests
 
         for (var i = 0; i < 5; i++)
         {
-            await (await host.Anonymous.GetAsync("/v1/default/fn/victim/")).EnsureSuccessOrExplainAsync();
+            await (await host.Caller.GetAsync("/v1/default/fn/victim/")).EnsureSuccessOrExplainAsync();
         }
 
         await (await host.Client.GetAsync("/health")).ShouldSucceedAsync();
@@ -93,9 +93,9 @@ public sealed class SupervisorTests
     {
         await using var host = await TestHost.StartAsync();
         var id = await DeployAsync(host, "versioned");
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/versioned/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/versioned/")).StatusCode);
         var old = Assert.Single(Supervisor(host).WorkersOf(id));
-        var longCall = host.Anonymous.GetAsync("/v1/default/fn/versioned/sleep?ms=1000");
+        var longCall = host.Caller.GetAsync("/v1/default/fn/versioned/sleep?ms=1000");
         await Task.Delay(200);
 
         await (await host.Client.PutAsJsonAsync("/v1/default/functions/versioned", new { code = "export default () => new Response('v2');" })).ShouldSucceedAsync();
@@ -103,7 +103,7 @@ public sealed class SupervisorTests
         string body;
         do
         {
-            body = await (await host.Anonymous.GetAsync("/v1/default/fn/versioned/")).Content.ReadAsStringAsync();
+            body = await (await host.Caller.GetAsync("/v1/default/fn/versioned/")).Content.ReadAsStringAsync();
         }
         while (body != "v2" && DateTime.UtcNow < deadline);
         Assert.Equal("v2", body);
@@ -127,7 +127,7 @@ public sealed class SupervisorTests
         await Task.Delay(300); // let it reach ISOLA_READY
         var startedBefore = supervisor.WorkersStarted;
         await DeployAsync(host, "first-call");
-        Assert.Equal(HttpStatusCode.OK, (await host.Anonymous.GetAsync("/v1/default/fn/first-call/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/first-call/")).StatusCode);
         Assert.True(supervisor.FunctionsLoaded >= 1);
         // The call used the pre-started process; any start counted since is the pool topping itself up again.
         Assert.True(supervisor.WorkersStarted <= startedBefore + 1);
@@ -138,10 +138,10 @@ public sealed class SupervisorTests
     {
         await using var host = await TestHost.StartAsync();
         await DeployAsync(host, "recorded");
-        var ok = await host.Anonymous.GetAsync("/v1/default/fn/recorded/log?x=1");
+        var ok = await host.Caller.GetAsync("/v1/default/fn/recorded/log?x=1");
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        await host.Anonymous.GetAsync("/v1/default/fn/recorded/throw");
-        await host.Anonymous.PostAsync("/v1/default/fn/recorded/", new StringContent("x"));
+        await host.Caller.GetAsync("/v1/default/fn/recorded/throw");
+        await host.Caller.PostAsync("/v1/default/fn/recorded/", new StringContent("x"));
 
         var okId = ok.Headers.GetValues("x-isola-invocation-id").Single();
         var record = await InvocationLogs.WaitForAsync(host, "recorded", okId, inv => inv.GetProperty("logs").GetArrayLength() >= 2);

@@ -14,6 +14,7 @@ public sealed class WebSocketTests(GatewayFixture fixture) : IClassFixture<Gatew
         await fixture.DeployFixtureAsync("ws-echo", "gateway/websocket-echo/index.ts");
         using var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("echo.v1");
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + fixture.Host.AnonKey);
         var url = new UriBuilder(fixture.Host.Url) { Scheme = "ws", Path = "/functions/v1/ws-echo/room/7" }.Uri;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await socket.ConnectAsync(url, timeout.Token);
@@ -35,10 +36,26 @@ public sealed class WebSocketTests(GatewayFixture fixture) : IClassFixture<Gatew
     }
 
     [Fact]
+    public async Task Browsers_which_cannot_set_headers_pass_the_key_in_the_query_and_no_key_is_refused()
+    {
+        await fixture.DeployFixtureAsync("ws-query", "gateway/websocket-echo/index.ts");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var withKey = new ClientWebSocket();
+        withKey.Options.AddSubProtocol("echo.v1");
+        await withKey.ConnectAsync(new UriBuilder(fixture.Host.Url) { Scheme = "ws", Path = "/v1/default/fn/ws-query", Query = "apikey=" + fixture.Host.AnonKey }.Uri, timeout.Token);
+        Assert.Equal("open /v1/default/fn/ws-query", await ReceiveTextAsync(withKey, timeout.Token));
+
+        using var without = new ClientWebSocket();
+        without.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => without.ConnectAsync(new UriBuilder(fixture.Host.Url) { Scheme = "ws", Path = "/v1/default/fn/ws-query" }.Uri, timeout.Token));
+        Assert.Equal(HttpStatusCode.Unauthorized, without.HttpStatusCode);
+    }
+
+    [Fact]
     public async Task A_plain_request_to_a_websocket_function_gets_its_own_answer()
     {
         await fixture.DeployFixtureAsync("ws-plain", "gateway/websocket-echo/index.ts");
-        var response = await fixture.Host.Anonymous.GetAsync("/v1/default/fn/ws-plain");
+        var response = await fixture.Host.Caller.GetAsync("/v1/default/fn/ws-plain");
         Assert.Equal((HttpStatusCode)426, response.StatusCode);
     }
 

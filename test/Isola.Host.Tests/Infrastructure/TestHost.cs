@@ -22,7 +22,7 @@ internal sealed class TestHost : IAsyncDisposable
         Options = options;
         _ownsDataDir = ownsDataDir;
         Client = new HttpClient { BaseAddress = server.Url };
-        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminKey);
+        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey.Key);
         Anonymous = new HttpClient { BaseAddress = server.Url };
     }
 
@@ -33,6 +33,12 @@ internal sealed class TestHost : IAsyncDisposable
 
     /// <summary>Sends no credentials.</summary>
     public HttpClient Anonymous { get; }
+
+    /// <summary>Sends the default app's anon key, as supabase-js does: what a function's default access (any valid JWT) asks for.</summary>
+    public HttpClient Caller { get; private set; } = null!;
+
+    /// <summary>The default app's anon key.</summary>
+    public string AnonKey { get; private set; } = null!;
 
     public Uri Url => _server.Url;
 
@@ -63,7 +69,13 @@ internal sealed class TestHost : IAsyncDisposable
     public static async Task<TestHost> StartAsync(IsolaOptions options, bool ownsDataDir)
     {
         var server = await IsolaServer.StartAsync(options, LogLevel.Warning, CancellationToken.None);
-        return new TestHost(server, options, ownsDataDir);
+        var host = new TestHost(server, options, ownsDataDir);
+        var auth = await (await host.Client.GetAsync("/v1/apps/default/auth")).ShouldSucceedAsync();
+        host.AnonKey = auth.GetProperty("anonKey").GetString()!;
+        host.Caller = new HttpClient { BaseAddress = server.Url };
+        host.Caller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.AnonKey);
+        host.Caller.DefaultRequestHeaders.Add("apikey", host.AnonKey);
+        return host;
     }
 
     public async Task<HttpResponseMessage> DeployAsync(object body, string app = "default") =>
@@ -80,6 +92,7 @@ internal sealed class TestHost : IAsyncDisposable
     {
         Client.Dispose();
         Anonymous.Dispose();
+        Caller?.Dispose();
         await _server.DisposeAsync();
         if (_ownsDataDir)
         {

@@ -1,0 +1,389 @@
+// Turns one bench/run's raw figures into bench/results/latest.json, one verdict line per budget
+// (shared/PERF.md) and a markdown table for the README.
+//
+//   deno run --allow-read --allow-write=OUT_JSON --allow-env report.ts WORK_DIR OUT_JSON
+//
+// WORK_DIR holds runs.jsonl (one line per wrk run, written by bench/run) and, when Isola could be
+// probed, cold-start.json and deploy-npm.json (written by isola-probe.ts). Everything else comes
+// from BENCH_* environment variables set by bench/run.
+// Exit code: 0 every budget measured and passed, 2 a budget failed, 1 a budget could not be measured.
+
+interface WrkFigures {
+  requests: number;
+  duration_us: number;
+  bytes: number;
+  rps: number;
+  errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  latency_us: { min: number; mean: number; stdev: number; max: number; p50: number; p75: number; p90: number; p99: number; p999: number };
+}
+
+interface WrkRun {
+  target: Target;
+  mode: "warmup" | "throughput" | "latency";
+  round: number;
+  threads: number;
+  connections: number;
+  durationS: number;
+  url: string;
+  rawFile: string;
+  wrk: WrkFigures | null;
+  raw?: string;
+}
+
+type Target = "isola" | "csharp-hop" | "deno" | "workerd";
+type Verdict = "PASS" | "FAIL" | "SKIP";
+
+interface Budget {
+  id: string;
+  what: string;
+  unit: string;
+  isola: number | null;
+  baseline: number | null;
+  /** isola / baseline for ratios, isola − baseline for differences, null for plain limits. */
+  compared: number | null;
+  budget: string;
+  verdict: Verdict;
+  note: string;
+}
+
+const LABELS: Record<Target, string> = {
+  "isola": "Isola (gateway → Deno worker)",
+  "csharp-hop": "minimal C# hop → bare Deno (Unix socket)",
+  "deno": "bare Deno.serve",
+  "workerd": "workerd (one process)",
+};
+const TARGETS: Target[] = ["isola", "csharp-hop", "deno", "workerd"];
+
+const [workDir, outFile] = Deno.args;
+if (!workDir || !outFile) {
+  console.error("usage: report.ts WORK_DIR OUT_JSON");
+  Deno.exit(2);
+}
+const env = (name: string): string => Deno.env.get(name) ?? "";
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Nearest-rank percentile: with 10 samples p99 is the largest, as it should be for so few. */
+function percentile(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((q / 100) * sorted.length))) - 1];
+}
+
+// ---- raw figures ------------------------------------------------------------------------------
+
+const runs: WrkRun[] = [];
+for (const line of (await readText(`${workDir}/runs.jsonl`)).split("\n")) {
+  if (line.trim() === "") continue;
+  const run = JSON.parse(line) as WrkRun;
+  run.raw = await readText(run.rawFile);
+  runs.push(run);
+}
+
+interface ServerSummary {
+  label: string;
+  measured: boolean;
+  throughput: { medianRps: number | null; rps: number[]; errors: number; non2xx: number };
+  latency: { medianP50Ms: number | null; medianP99Ms: number | null; p50Ms: number[]; p99Ms: number[]; errors: number; non2xx: number };
+}
+
+function summarize(target: Target): ServerSummary {
+  const of = (mode: WrkRun["mode"]) => runs.filter((r) => r.target === target && r.mode === mode && r.wrk !== null).map((r) => r.wrk!);
+  const errorsOf = (figures: WrkFigures[]) =>
+    figures.reduce((sum, f) => sum + f.errors.connect + f.errors.read + f.errors.write + f.errors.timeout, 0);
+  const non2xxOf = (figures: WrkFigures[]) => figures.reduce((sum, f) => sum + f.errors.status, 0);
+  const throughput = of("throughput");
+  const latency = of("latency");
+  const p50 = latency.map((f) => f.latency_us.p50 / 1000);
+  const p99 = latency.map((f) => f.latency_us.p99 / 1000);
+  return {
+    label: LABELS[target],
+    measured: throughput.length > 0 || latency.length > 0,
+    throughput: {
+      medianRps: median(throughput.map((f) => f.rps)),
+      rps: throughput.map((f) => f.rps),
+      errors: errorsOf(throughput),
+      non2xx: non2xxOf(throughput),
+    },
+    latency: {
+      medianP50Ms: median(p50),
+      medianP99Ms: median(p99),
+      p50Ms: p50,
+      p99Ms: p99,
+      errors: errorsOf(latency),
+      non2xx: non2xxOf(latency),
+    },
+  };
+}
+
+const servers = Object.fromEntries(TARGETS.map((t) => [t, summarize(t)])) as Record<Target, ServerSummary>;
+
+interface ColdStartFile {
+  samples: {
+    name: string;
+    deployMs: number | null;
+    coldStartMs: number | null;
+    calls: number;
+    notReady: Record<string, number>;
+    error?: string;
+  }[];
+}
+interface DeployFile {
+  warm: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string };
+  samples: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string }[];
+}
+const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
+const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
+
+// ---- budgets ----------------------------------------------------------------------------------
+
+const isolaStatus = env("BENCH_ISOLA_STATUS") || "unavailable";
+const isolaError = env("BENCH_ISOLA_ERROR") || "Isola was not measured";
+const budgets: Budget[] = [];
+
+/** Why an Isola load figure cannot be trusted, or null when it can. */
+function loadProblem(target: Target, mode: "throughput" | "latency"): string | null {
+  const s = servers[target];
+  if (target === "isola" && isolaStatus !== "ok") return isolaError;
+  const part = mode === "throughput" ? s.throughput : s.latency;
+  if (!s.measured || (mode === "throughput" ? s.throughput.medianRps : s.latency.medianP50Ms) === null) {
+    return `${s.label} was not measured`;
+  }
+  if (part.non2xx > 0) return `${s.label} answered ${part.non2xx} non-2xx responses under load`;
+  if (part.errors > 0) return `${s.label} had ${part.errors} socket errors/timeouts under load`;
+  return null;
+}
+
+for (const [target, floor] of [["csharp-hop", 0.90], ["deno", 0.42], ["workerd", 1.6]] as [Target, number][]) {
+  const problem = loadProblem("isola", "throughput") ?? loadProblem(target, "throughput");
+  const isola = servers.isola.throughput.medianRps;
+  const baseline = servers[target].throughput.medianRps;
+  const ratio = problem === null && isola !== null && baseline ? isola / baseline : null;
+  budgets.push({
+    id: "P1",
+    what: `throughput vs ${LABELS[target]}`,
+    unit: "req/s",
+    isola: problem ? null : isola,
+    baseline,
+    compared: ratio,
+    budget: `>=${floor.toFixed(2)}`,
+    verdict: ratio === null ? "SKIP" : ratio >= floor ? "PASS" : "FAIL",
+    note: problem ?? `c=50, median of ${servers.isola.throughput.rps.length} runs`,
+  });
+}
+
+{
+  const problem = loadProblem("isola", "latency") ?? loadProblem("deno", "latency");
+  const isola = servers.isola.latency.medianP50Ms;
+  const baseline = servers.deno.latency.medianP50Ms;
+  const diff = problem === null && isola !== null && baseline !== null ? isola - baseline : null;
+  budgets.push({
+    id: "P2",
+    what: "p50 latency vs bare Deno p50",
+    unit: "ms",
+    isola: problem ? null : isola,
+    baseline,
+    compared: diff,
+    budget: "<=+0.15ms",
+    verdict: diff === null ? "SKIP" : diff <= 0.15 ? "PASS" : "FAIL",
+    note: problem ?? "c=1, difference of medians",
+  });
+  const p99 = problem === null ? servers.isola.latency.medianP99Ms : null;
+  budgets.push({
+    id: "P2",
+    what: "p99 latency",
+    unit: "ms",
+    isola: p99,
+    baseline: null,
+    compared: null,
+    budget: "<=2ms",
+    verdict: p99 === null ? "SKIP" : p99 <= 2 ? "PASS" : "FAIL",
+    note: problem ?? `c=1, median of ${servers.isola.latency.p99Ms.length} runs' p99`,
+  });
+}
+
+{
+  const samples = coldStart?.samples ?? [];
+  const times = samples.filter((s) => s.coldStartMs !== null && !s.error).map((s) => s.coldStartMs!);
+  const failed = samples.filter((s) => s.error);
+  const problem = isolaStatus !== "ok"
+    ? isolaError
+    : coldStart === null
+    ? "the cold-start probe did not run"
+    : failed.length > 0
+    ? `${failed.length} of ${samples.length} functions failed; first: ${failed[0].error}`
+    : times.length === 0
+    ? "no cold start was measured"
+    : null;
+  for (const [q, limit] of [[50, 20], [99, 80]] as const) {
+    const value = problem === null ? percentile(times, q) : null;
+    budgets.push({
+      id: "P3",
+      what: `cold start p${q} (deploy 201 → first 200)`,
+      unit: "ms",
+      isola: value,
+      baseline: null,
+      compared: null,
+      budget: `<=${limit}ms`,
+      verdict: value === null ? "SKIP" : value <= limit ? "PASS" : "FAIL",
+      note: problem ?? `n=${times.length}`,
+    });
+  }
+}
+
+{
+  const samples = deployNpm?.samples ?? [];
+  const times = samples.filter((s) => !s.error && s.deployMs !== null).map((s) => s.deployMs!);
+  const failed = samples.filter((s) => s.error);
+  const problem = deployNpm === null
+    ? (env("BENCH_DEPLOY_ERROR") || isolaError)
+    : deployNpm.warm.error
+    ? `the warm-up deploy failed: ${deployNpm.warm.error}`
+    : failed.length > 0
+    ? `${failed.length} of ${samples.length} deploys failed; first: ${failed[0].error}`
+    : times.length === 0
+    ? "no deploy was measured"
+    : null;
+  const value = problem === null ? median(times) : null;
+  const ready = samples.filter((s) => typeof s.readyMs === "number").map((s) => s.readyMs!);
+  const readyNote = ready.length > 0 ? `; POST → first 200 of the function p50 ${median(ready)!.toFixed(0)} ms` : "";
+  budgets.push({
+    id: "P4",
+    what: "deploy with a cached npm: import, POST → 201, p50",
+    unit: "ms",
+    isola: value,
+    baseline: null,
+    compared: null,
+    budget: "<=300ms",
+    verdict: value === null ? "SKIP" : value <= 300 ? "PASS" : "FAIL",
+    note: problem ?? `n=${times.length}${readyNote}`,
+  });
+}
+
+// ---- output -----------------------------------------------------------------------------------
+
+// Deno wants --allow-all to read /proc, so bench/run reads it and passes what it found.
+const machine = {
+  cores: Number(env("BENCH_CORES")) || navigator.hardwareConcurrency,
+  model: env("BENCH_CPU_MODEL") || "unknown",
+  memoryGiB: Math.round((Number(env("BENCH_MEM_KB")) / 1024 / 1024) * 10) / 10,
+  kernel: env("BENCH_KERNEL"),
+  os: env("BENCH_OS"),
+  // Other work on a shared machine shows here: a 1-minute load above ~1 before the runs means noisy figures.
+  loadAverageBefore: env("BENCH_LOAD_BEFORE"),
+  loadAverageAfter: env("BENCH_LOAD_AFTER"),
+  // CPU taken by other processes over 2 s just before the runs, while every server here idled.
+  otherCpuBusyPercent: Number(env("BENCH_BUSY_BEFORE")),
+};
+const date = new Date().toISOString();
+
+const fmt = (value: number | null, unit: string): string => {
+  if (value === null) return "n/a";
+  if (unit === "req/s") return value.toFixed(0);
+  return value < 10 ? value.toFixed(3) + "ms" : value.toFixed(1) + "ms";
+};
+const fmtCompared = (b: Budget): string => {
+  if (b.compared === null) return "n/a";
+  return b.unit === "req/s" ? b.compared.toFixed(2) : (b.compared >= 0 ? "+" : "") + b.compared.toFixed(3) + "ms";
+};
+
+const lines = budgets.map((b) => {
+  const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
+  if (b.unit === "req/s") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
+  else if (b.baseline !== null) parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `diff=${fmtCompared(b)}`);
+  parts.push(`budget=${b.budget}`, b.verdict);
+  return `${parts.join(" ")}  (${b.what}; ${b.note})`;
+});
+
+const commit = env("BENCH_GIT_COMMIT");
+const when = date.slice(0, 16).replace("T", " ") + " UTC";
+const machineLine = `${machine.cores} cores, ${machine.model}, ${machine.memoryGiB} GiB, ${machine.os}` +
+  ` (CPU used by other processes before the runs: ${machine.otherCpuBusyPercent}%)`;
+const durationS = env("BENCH_DURATION");
+const runsPerMode = env("BENCH_RUNS");
+const cell = (v: number | null, digits: number) => (v === null ? "n/a" : v.toFixed(digits));
+const table = [
+  `Measured ${when} on ${machineLine}; commit ${commit || "unknown"}. ` +
+  `wrk -t2 -c50 -d${durationS}s (req/s) and -t1 -c1 -d${durationS}s (latency), median of ${runsPerMode} runs each, after a warm-up.`,
+  "",
+  "| server | req/s (c=50) | p50 ms (c=1) | p99 ms (c=1) |",
+  "|---|---:|---:|---:|",
+  ...TARGETS.map((t) => {
+    const s = servers[t];
+    const ok = t !== "isola" || isolaStatus === "ok";
+    return `| ${s.label} | ${ok ? cell(s.throughput.medianRps, 0) : "n/a"} | ${ok ? cell(s.latency.medianP50Ms, 3) : "n/a"} | ${
+      ok ? cell(s.latency.medianP99Ms, 3) : "n/a"
+    } |`;
+  }),
+  "",
+  "| budget | what | Isola | baseline | ratio / diff | budget | verdict |",
+  "|---|---|---:|---:|---:|---|---|",
+  ...budgets.map((b) =>
+    `| ${b.id} | ${b.what} | ${fmt(b.isola, b.unit)} | ${b.baseline === null ? "" : fmt(b.baseline, b.unit)} | ${
+      b.compared === null ? "" : fmtCompared(b)
+    } | ${b.budget.replace(">=", "≥ ").replace("<=", "≤ ")} | ${b.verdict} |`
+  ),
+].join("\n");
+
+const report = {
+  date,
+  machine,
+  versions: {
+    deno: env("BENCH_DENO_VERSION"),
+    workerd: env("BENCH_WORKERD_VERSION"),
+    wrk: env("BENCH_WRK_VERSION"),
+    dotnet: env("BENCH_DOTNET_VERSION"),
+  },
+  git: { commit, dirty: env("BENCH_GIT_DIRTY") === "1" },
+  config: {
+    durationS: Number(durationS),
+    runs: Number(runsPerMode),
+    warmupS: Number(env("BENCH_WARMUP")),
+    throughput: { threads: 2, connections: 50 },
+    latency: { threads: 1, connections: 1 },
+  },
+  isola: { status: isolaStatus, error: isolaStatus === "ok" ? null : isolaError },
+  servers,
+  coldStart: coldStart && {
+    ...coldStart,
+    p50Ms: percentile(coldStart.samples.filter((s) => s.coldStartMs !== null).map((s) => s.coldStartMs!), 50),
+    p99Ms: percentile(coldStart.samples.filter((s) => s.coldStartMs !== null).map((s) => s.coldStartMs!), 99),
+  },
+  deployNpm: deployNpm && {
+    ...deployNpm,
+    p50Ms: median(deployNpm.samples.filter((s) => !s.error && s.deployMs !== null).map((s) => s.deployMs!)),
+    readyP50Ms: median(deployNpm.samples.filter((s) => typeof s.readyMs === "number").map((s) => s.readyMs!)),
+  },
+  budgets,
+  lines,
+  markdown: table,
+  wrkRuns: runs,
+};
+await Deno.writeTextFile(outFile, JSON.stringify(report, null, 2) + "\n");
+
+console.log(lines.join("\n"));
+console.log("");
+console.log(table);
+
+Deno.exit(budgets.some((b) => b.verdict === "SKIP") ? 1 : budgets.some((b) => b.verdict === "FAIL") ? 2 : 0);
