@@ -104,7 +104,7 @@ export class Worker {
     const started = performance.now();
     const process = new Deno.Command(DENO, {
       args: [
-        "run", "--quiet", "--no-prompt", "--no-config", "--no-lock",
+        "run", "--quiet", "--no-prompt", "--no-config", "--no-lock", "--unstable-no-legacy-abort",
         "--allow-net",
         `--deny-net=169.254.0.0/16,127.0.0.1:${HOST_PORT},localhost:${HOST_PORT},0.0.0.0:${HOST_PORT}`,
         `--allow-read=${dir}`,

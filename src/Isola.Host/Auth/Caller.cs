@@ -21,6 +21,11 @@ internal sealed record Caller(string Kind, string Role, bool HasToken, string? U
 
     public static Caller Service(string? keyName) => new(ServiceKind, "service", HasToken: true, null, null, [], true, keyName is null ? null : new JsonObject { ["apiKey"] = keyName });
 
+    /// <summary>The envelope as JSON text; computed once per caller (the anonymous caller is shared by every request).</summary>
+    public string EnvelopeJson => _envelopeJson ??= ToEnvelope().ToJsonString();
+
+    private string? _envelopeJson;
+
     public JsonObject ToEnvelope()
     {
         var user = Kind == UserKind

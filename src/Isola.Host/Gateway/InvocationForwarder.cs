@@ -94,7 +94,7 @@ internal sealed partial class InvocationForwarder(
         finally
         {
             // Nothing here may throw: the response may already be on the wire.
-            var memory = lease?.Worker.PeakMemoryBytes();
+            var memory = lease?.Worker.PeakMemoryBytes;
             lease?.Dispose();
             recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
                 method, http.Request.Path + http.Request.QueryString, outcome.Status ?? http.Response.StatusCode, outcome.ErrorCode,
@@ -153,15 +153,16 @@ internal sealed partial class InvocationForwarder(
             outcome.ErrorCode = "FUNCTION_STATUS";
         }
 
-        // Streams as it arrives (SSE, chunked): the deadline covers the response head only.
-        await using var body2 = await response.Content.ReadAsStreamAsync(CancellationToken.None);
-        await http.Response.StartAsync(http.RequestAborted);
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await body2.ReadAsync(buffer, http.RequestAborted)) > 0)
+        // Streams as it arrives (SSE, chunked): the deadline covers the response head only. A body of
+        // unknown length gets its head sent at once, so a stream's first event is not held back;
+        // a sized body goes out with the head in one write.
+        await using var responseBody = await response.Content.ReadAsStreamAsync(CancellationToken.None);
+        if (response.Content.Headers.ContentLength is null)
         {
-            await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted);
+            await http.Response.StartAsync(http.RequestAborted);
         }
+
+        await responseBody.CopyToAsync(http.Response.Body, http.RequestAborted);
     }
 
     /// <summary>
@@ -187,7 +188,7 @@ internal sealed partial class InvocationForwarder(
         yield return new("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
         yield return new("x-isola-subpath", route.Subpath);
         yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return new("x-isola-caller", caller.ToEnvelope().ToJsonString());
+        yield return new("x-isola-caller", caller.EnvelopeJson);
     }
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)

@@ -10,7 +10,8 @@ namespace Isola.Host.Observability;
 /// <summary>
 /// Collects invocation records and the console lines workers attribute to them, and writes them in
 /// batches (binary COPY) off the request path. A record waits <see cref="LogGrace"/> after its
-/// invocation ends so trailing output is stored with it; later lines (background work) are appended.
+/// invocation ends so trailing output is stored with it; later lines (background work) are appended
+/// to the stored row. Nothing here grows with the number of invocations served.
 /// </summary>
 internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, TimeProvider time, ILogger<InvocationRecorder> logger)
     : BackgroundService, IWorkerOutput
@@ -23,13 +24,13 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
 
     private static readonly TimeSpan LogGrace = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan RememberFlushed = TimeSpan.FromMinutes(10);
+    /// <summary>Late lines waiting to be appended; past this, new ones are dropped (and counted) rather than hoarded.</summary>
+    private const int MaxLateLines = 10_000;
 
     private readonly Channel<(InvocationRecord Record, DateTimeOffset DueAt)> _records =
         Channel.CreateBounded<(InvocationRecord, DateTimeOffset)>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly ConcurrentDictionary<string, LogBuffer> _logs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _flushed = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Id, LogLine Line)> _lateLines = new();
     private long _dropped;
 
@@ -66,8 +67,9 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
         {
             buffer.Add(line);
         }
-        else if (_flushed.ContainsKey(invocationId))
+        else if (_lateLines.Count < MaxLateLines)
         {
+            // Background work of an invocation already stored: appended to its row (no row, no effect).
             _lateLines.Enqueue((invocationId, line));
         }
     }
@@ -106,7 +108,6 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
                 LogWriteFailed(logger, due.Count, ex.Message);
             }
 
-            ForgetOldFlushed(now);
             if (stopping)
             {
                 return;
@@ -136,7 +137,6 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
             foreach (var record in records)
             {
                 var lines = _logs.TryRemove(record.Id, out var buffer) ? buffer.Drain() : [];
-                _flushed[record.Id] = time.GetUtcNow();
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(record.Id, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.FunctionId, NpgsqlDbType.Uuid, cancellationToken);
@@ -209,17 +209,6 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private void ForgetOldFlushed(DateTimeOffset now)
-    {
-        foreach (var (id, at) in _flushed)
-        {
-            if (now - at > RememberFlushed)
-            {
-                _flushed.TryRemove(id, out _);
-            }
-        }
     }
 
     private static string SerializeLines(IReadOnlyList<LogLine> lines) =>

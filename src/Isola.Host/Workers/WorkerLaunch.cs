@@ -27,7 +27,9 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
 
         return
         [
-            "run", "--quiet", "--no-prompt", "--no-config", "--no-lock",
+            // no-legacy-abort: request.signal aborts on cancellation only; the legacy abort after every
+            // response costs a warning object and a DOMException per invocation (runtime/PROTOCOL.md).
+            "run", "--quiet", "--no-prompt", "--no-config", "--no-lock", "--unstable-no-legacy-abort",
             "--allow-net", "--deny-net=" + string.Join(',', denied),
             "--allow-read=" + workerDir,
             "--allow-write=" + Path.Combine(workerDir, "tmp") + "," + Path.Combine(workerDir, "worker.sock"),

@@ -226,8 +226,24 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         Interlocked.Decrement(ref _inFlight);
     }
 
-    /// <summary>Peak resident memory of the process so far (VmHWM), or null once it is gone.</summary>
-    public long? PeakMemoryBytes()
+    /// <summary>
+    /// Peak resident memory (VmHWM) as last sampled by the supervisor, about once a second: reading
+    /// /proc on every invocation cost more CPU than the rest of the record.
+    /// </summary>
+    public long? PeakMemoryBytes => _peakMemory > 0 ? _peakMemory : null;
+
+    private long _peakMemory;
+
+    /// <summary>Reads VmHWM from /proc now; keeps the last figure when the process is gone.</summary>
+    public void SamplePeakMemory()
+    {
+        if (ReadPeakMemory() is { } bytes)
+        {
+            _peakMemory = bytes;
+        }
+    }
+
+    private long? ReadPeakMemory()
     {
         try
         {

@@ -25,6 +25,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly (uint Uid, uint Gid)? _runAs;
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _reaper;
+    private ITimer? _sampler;
     private int _hostPort;
     private int _genericStarting;
     private long _started;
@@ -84,6 +85,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.IdleTimeout.TotalMilliseconds / 4, 250, 15_000));
         _reaper = _time.CreateTimer(_ => ReapIdle(), null, period, period);
+        _sampler = _time.CreateTimer(_ => SampleMemory(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         TopUpGeneric();
     }
 
@@ -133,6 +135,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             var request = new WorkerLoadRequest(bundle, new WorkerFunctionInfo(function.Id, function.Name, function.AppId, function.Version),
                 env, function.Settings.Bindings);
             await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
+            worker.SamplePeakMemory();
             Interlocked.Increment(ref _loaded);
             return worker;
         }
@@ -200,6 +203,11 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         if (_reaper is not null)
         {
             await _reaper.DisposeAsync();
+        }
+
+        if (_sampler is not null)
+        {
+            await _sampler.DisposeAsync();
         }
 
         var all = _pools.Values.SelectMany(pool => pool.TakeAll()).ToList();
@@ -274,6 +282,21 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             if (pool.Function.AppId == appId && pool.Function.Name == name && _pools.TryRemove(key, out _))
             {
                 pool.Retire();
+            }
+        }
+    }
+
+    /// <summary>Peak memory per worker for invocation records, sampled here instead of on the request path.</summary>
+    private void SampleMemory()
+    {
+        foreach (var pool in _pools.Values)
+        {
+            foreach (var worker in pool.Snapshot())
+            {
+                if (worker.InFlight > 0)
+                {
+                    worker.SamplePeakMemory();
+                }
             }
         }
     }
