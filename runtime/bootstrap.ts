@@ -28,6 +28,14 @@ patchConsole();
 setTmpDir(tmpDir);
 setIdleHook(wipeTmp);
 
+// A worker never outlives its host: if the host dies (even by SIGKILL) the worker is re-parented,
+// notices within a second, and exits, instead of idling on as an orphan.
+const hostPid = Deno.ppid;
+const orphanCheck = setInterval(() => {
+  if (Deno.ppid !== hostPid) Deno.exit(0);
+}, 1000);
+Deno.unrefTimer(orphanCheck);
+
 // A function's stray exception must not take the worker (and other invocations) down with it.
 globalThis.addEventListener("error", (event) => {
   event.preventDefault();

@@ -48,6 +48,21 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
         registry.Changed += (app, name) => RetireOldVersions(app, name);
+        // Folders left by a host that was killed: their workers exit on their own (they watch their parent).
+        if (Directory.Exists(launch.WorkersRoot))
+        {
+            foreach (var stale in Directory.EnumerateDirectories(launch.WorkersRoot))
+            {
+                try
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
         Directory.CreateDirectory(launch.WorkersRoot);
         Directory.CreateDirectory(launch.DenoCache);
         if (_runAs is { } user)

@@ -30,6 +30,7 @@ public sealed class NodeLifecycleTests
             }
 
             await first.KillHardAsync();
+            await WaitForNoWorkersAsync(dataDir); // its pre-started workers notice and exit
             var orphanPid = int.Parse(File.ReadLines(Path.Combine(dataDir, "pg", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(Isola.Host.Data.EmbeddedPostgres.IsPostgresProcess(orphanPid), "PostgreSQL outlives a SIGKILLed host");
 
@@ -140,6 +141,38 @@ public sealed class NodeLifecycleTests
     {
         var failure = await Assert.ThrowsAsync<StartupException>(() => TestHost.StartAsync(TestHost.NewOptions(databaseUrl), ownsDataDir: true));
         Assert.Contains(message, failure.Message);
+    }
+
+    private static async Task WaitForNoWorkersAsync(string dataDir)
+    {
+        var marker = Path.Combine(dataDir, "workers") + "/";
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        List<string> alive;
+        do
+        {
+            alive = [.. Directory.EnumerateDirectories("/proc")
+                .Where(dir => int.TryParse(Path.GetFileName(dir), out _))
+                .Select(dir =>
+                {
+                    try
+                    {
+                        return File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                    }
+                    catch (IOException)
+                    {
+                        return "";
+                    }
+                })
+                .Where(cmdline => cmdline.Contains(marker, StringComparison.Ordinal) && cmdline.Contains("bootstrap.ts", StringComparison.Ordinal))];
+            if (alive.Count == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Fail($"{alive.Count} workers of the killed host are still running");
     }
 
     private static HttpClient Client(Uri url, string key)
