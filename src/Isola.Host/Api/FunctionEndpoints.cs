@@ -75,9 +75,14 @@ internal static class FunctionEndpoints
     internal static async Task<IResult> DeleteAsync(string app, string name, HttpContext http, FunctionStore store, AppStore apps)
     {
         await apps.RequireAsync(app, http.RequestAborted);
-        return await store.DeleteAsync(app, name, http.RequestAborted)
-            ? Results.Json(new JsonObject { ["deleted"] = true, ["name"] = name, ["app"] = app })
-            : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
+        var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
+        if (!await store.DeleteAsync(app, function.Id.ToString(), http.RequestAborted))
+        {
+            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
+        }
+
+        http.RequestServices.GetRequiredService<Gateway.FunctionRegistry>().Invalidate(app, function.Name);
+        return Results.Json(new JsonObject { ["deleted"] = true, ["name"] = function.Name, ["app"] = app });
     }
 
     /// <summary>C8 / D4: binding a function to a service needs <c>functions.bindings.create:{service}</c> for each one.</summary>

@@ -1,6 +1,7 @@
 using Isola.Host.Api;
 using Isola.Host.Apps;
 using Isola.Host.Build;
+using Isola.Host.Gateway;
 using Isola.Host.Hosting;
 using Isola.Host.Secrets;
 
@@ -11,7 +12,7 @@ namespace Isola.Host.Functions;
 /// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
 /// </summary>
 internal sealed partial class FunctionService(
-    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, IsolaOptions options, ILogger<FunctionService> logger)
+    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, FunctionRegistry registry, IsolaOptions options, ILogger<FunctionService> logger)
 {
     public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)
     {
@@ -27,6 +28,7 @@ internal sealed partial class FunctionService(
         var id = Guid.CreateVersion7();
         var sealedEnv = Seal(request.EnvVars ?? new Dictionary<string, string>(), id);
         await store.CreateAsync(id, appId, name, request.Source!, artifact, request.Settings, sealedEnv, cancellationToken);
+        registry.Invalidate(appId, name); // this node at once; others through the NOTIFY
         LogDeployed(logger, appId, name, 1, artifact.Hash);
         return await store.GetAsync(appId, id.ToString(), includeCode: false, cancellationToken);
     }
@@ -41,6 +43,7 @@ internal sealed partial class FunctionService(
         var artifact = request.Source is null ? null : await builder.BuildAsync(current.Name, request.Source, cancellationToken);
         var sealedEnv = request.EnvVars is null ? null : Seal(request.EnvVars, current.Id);
         var version = await store.AddVersionAsync(current, request.Source, artifact, request.Settings, sealedEnv, cancellationToken);
+        registry.Invalidate(current.AppId, current.Name);
         LogDeployed(logger, current.AppId, current.Name, version, artifact?.Hash ?? current.ArtifactHash);
         return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
     }
@@ -48,6 +51,7 @@ internal sealed partial class FunctionService(
     public async Task<FunctionRecord> RollbackAsync(FunctionRecord current, int version, CancellationToken cancellationToken)
     {
         await store.RollbackAsync(current, version, cancellationToken);
+        registry.Invalidate(current.AppId, current.Name);
         LogRolledBack(logger, current.AppId, current.Name, version);
         return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
     }

@@ -22,14 +22,14 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
     {
         var key = appId + "/" + nameOrId;
         var lookup = _cache.GetOrAdd(key, _ => LoadAsync(appId, nameOrId));
-        var found = await lookup.WaitAsync(cancellationToken);
-        if (found is null)
+        if (lookup.IsFaulted)
         {
-            // Misses are not cached: a deploy a moment later must be found without waiting for a NOTIFY.
             _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(key, lookup));
         }
 
-        return found;
+        // Misses are cached too (calls to a missing name must not each cost a query); a deploy of
+        // that name sends the NOTIFY that drops the entry.
+        return await lookup.WaitAsync(cancellationToken);
     }
 
     /// <summary>Called for every NOTIFY payload "app/name".</summary>
