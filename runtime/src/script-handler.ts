@@ -1,7 +1,7 @@
 // Shape 5: a MolnOS-style script defining `handler(request, context)`, exported by the builder
 // as __isolaScriptHandler. It sees plain objects, not Request/Response.
 import { NativeResponse, NativeHeaders } from "./natives.ts";
-import type { FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
+import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
 import { headersObject } from "./context.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
@@ -21,7 +21,9 @@ export interface ScriptContext {
   functionId: string;
   functionName: string;
   bindings: unknown[];
-  // Beyond PROTOCOL.md's list, for convenience:
+  // Beyond PROTOCOL.md's list, for convenience and parity with ctx:
+  user: unknown;
+  auth: Caller | null;
   env: Record<string, string>;
   invocationId: string;
   log: FunctionLogger;
@@ -100,6 +102,8 @@ export function scriptInvoke(
       functionId: fn.id,
       functionName: fn.name,
       bindings,
+      user: inv.caller?.user ?? null,
+      auth: inv.caller,
       env,
       invocationId: inv.id,
       log: functionLogger,

@@ -16,8 +16,15 @@ export interface LoadRequest {
 }
 
 /** Parsed x-isola-caller header. */
+/** The x-isola-caller envelope: who called, as decided by the host's gateway (ctx.auth). */
 export interface Caller {
   kind: string;
+  role?: string;
+  userId?: string | null;
+  email?: string | null;
+  roles?: string[];
+  isAdmin?: boolean;
+  /** The end user (ctx.user): null unless a signed-in user called. */
   user: unknown;
   [key: string]: unknown;
 }

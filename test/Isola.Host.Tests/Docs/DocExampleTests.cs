@@ -15,6 +15,7 @@ public sealed partial class DocExampleTests
     [InlineData("README.md", new[] { "\"name\":\"hello-world\"", "\"description\":\"A simple greeting function\"", "\"current\":2", "\"deleted\":true" })]
     [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\"}" })]
+    [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
@@ -42,13 +43,11 @@ public sealed partial class DocExampleTests
         }
     }
 
-    internal static string ExtractWalkthrough(string markdown)
-    {
-        var section = WalkthroughSection().Match(markdown);
-        return section.Success
-            ? string.Join("\n", BashBlock().Matches(section.Groups[1].Value).Select(block => block.Groups[1].Value))
-            : "";
-    }
+    /// <summary>All walkthrough sections of a document, in order, as one script.</summary>
+    internal static string ExtractWalkthrough(string markdown) =>
+        string.Join("\n", WalkthroughSection().Matches(markdown)
+            .SelectMany(section => BashBlock().Matches(section.Groups[1].Value))
+            .Select(block => block.Groups[1].Value));
 
     /// <summary>Every <c>"key":"value"</c> in a <c># {...}</c> sample-output comment must appear in the real output.</summary>
     private static IEnumerable<string> SampleOutputPairs(string script) =>

@@ -6,13 +6,13 @@ namespace Isola.Host.Tests.Infrastructure;
 internal static class InvocationLogs
 {
     public static async Task<JsonElement> WaitForAsync(TestHost host, string function, string invocationId, Func<JsonElement, bool> condition,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, string app = "default")
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
         JsonElement? last = null;
         while (DateTime.UtcNow < deadline)
         {
-            var page = await (await host.Client.GetAsync($"/v1/default/functions/{function}/logs?limit=100")).ShouldSucceedAsync();
+            var page = await (await host.Client.GetAsync($"/v1/{app}/functions/{function}/logs?limit=100")).ShouldSucceedAsync();
             foreach (var invocation in page.GetProperty("invocations").EnumerateArray())
             {
                 if (invocation.GetProperty("id").GetString() == invocationId)

@@ -139,6 +139,15 @@ internal static class ResponseExtensions
         }
     }
 
+    /// <summary>Accepts success, or a 409 when a shared fixture already made the thing.</summary>
+    public static async Task EnsureSuccessOrNoteExistsAsync(this HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode && response.StatusCode != System.Net.HttpStatusCode.Conflict)
+        {
+            throw new Xunit.Sdk.XunitException($"expected success or 409, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
     public static async Task<JsonElement> ShouldSucceedAsync(this HttpResponseMessage response, int status = 200)
     {
         var body = await response.JsonAsync();
