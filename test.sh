@@ -9,6 +9,7 @@ cd "$ROOT"
 ensure_postgres
 ensure_deno
 ensure_curl
+ensure_test_npm
 export ISOLA_DENO="$DENO_BIN"
 
 results="$ROOT/test/results"

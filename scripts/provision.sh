@@ -49,6 +49,14 @@ ensure_deno() {
   [ -x "$DENO_BIN" ] || { say "Deno installation failed: $DENO_BIN is missing"; exit 1; }
 }
 
+# npm packages the tests drive for real (the Supabase client contract), from their lock files.
+ensure_test_npm() {
+  local dir="$ROOT/test/node/supabase-functions-js"
+  [ -d "$dir/node_modules/@supabase/functions-js" ] && return 0
+  say "installing npm packages for the client contract tests..."
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null || { say "npm ci in $dir failed"; exit 1; }
+}
+
 # Rebuilds the host only when a source file is newer than the built assembly: a no-op
 # 'dotnet build' still costs seconds on every start.
 build_host() {
