@@ -30,7 +30,7 @@ interface WrkRun {
   raw?: string;
 }
 
-type Target = "isola" | "csharp-hop" | "deno" | "workerd";
+type Target = "isola" | "isola-jwt" | "csharp-hop" | "deno" | "workerd";
 type Verdict = "PASS" | "FAIL" | "SKIP";
 
 interface Budget {
@@ -48,11 +48,12 @@ interface Budget {
 
 const LABELS: Record<Target, string> = {
   "isola": "Isola (gateway → Deno worker)",
+  "isola-jwt": "Isola, auth: user, with a user JWT",
   "csharp-hop": "minimal C# hop → bare Deno (Unix socket)",
   "deno": "bare Deno.serve",
   "workerd": "workerd (one process)",
 };
-const TARGETS: Target[] = ["isola", "csharp-hop", "deno", "workerd"];
+const TARGETS: Target[] = ["isola", "isola-jwt", "csharp-hop", "deno", "workerd"];
 
 const [workDir, outFile] = Deno.args;
 if (!workDir || !outFile) {
@@ -165,7 +166,7 @@ const budgets: Budget[] = [];
 /** Why an Isola load figure cannot be trusted, or null when it can. */
 function loadProblem(target: Target, mode: "throughput" | "latency"): string | null {
   const s = servers[target];
-  if (target === "isola" && isolaStatus !== "ok") return isolaError;
+  if ((target === "isola" || target === "isola-jwt") && isolaStatus !== "ok") return isolaError;
   const part = mode === "throughput" ? s.throughput : s.latency;
   if (!s.measured || (mode === "throughput" ? s.throughput.medianRps : s.latency.medianP50Ms) === null) {
     return `${s.label} was not measured`;
@@ -308,6 +309,13 @@ const fmtCompared = (b: Budget): string => {
   return b.unit === "req/s" ? b.compared.toFixed(2) : (b.compared >= 0 ? "+" : "") + b.compared.toFixed(3) + "ms";
 };
 
+// Not a budget: what verifying an end-user JWT adds at the gateway (issue 4), same run, c=1.
+const jwtP50 = servers["isola-jwt"].latency.medianP50Ms;
+const plainP50 = servers.isola.latency.medianP50Ms;
+const jwtLine = jwtP50 !== null && plainP50 !== null && loadProblem("isola-jwt", "latency") === null
+  ? `P2-JWT isola-jwt p50=${fmt(jwtP50, "ms")} isola p50=${fmt(plainP50, "ms")} added=${(jwtP50 - plainP50 >= 0 ? "+" : "") + (jwtP50 - plainP50).toFixed(3)}ms (JWT verification at the gateway, c=1; no budget)`
+  : "P2-JWT not measured";
+
 const lines = budgets.map((b) => {
   const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
   if (b.unit === "req/s") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
@@ -331,7 +339,7 @@ const table = [
   "|---|---:|---:|---:|",
   ...TARGETS.map((t) => {
     const s = servers[t];
-    const ok = t !== "isola" || isolaStatus === "ok";
+    const ok = (t !== "isola" && t !== "isola-jwt") || isolaStatus === "ok";
     return `| ${s.label} | ${ok ? cell(s.throughput.medianRps, 0) : "n/a"} | ${ok ? cell(s.latency.medianP50Ms, 3) : "n/a"} | ${
       ok ? cell(s.latency.medianP99Ms, 3) : "n/a"
     } |`;
@@ -376,13 +384,14 @@ const report = {
     readyP50Ms: median(deployNpm.samples.filter((s) => typeof s.readyMs === "number").map((s) => s.readyMs!)),
   },
   budgets,
-  lines,
+  jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
+  lines: [...lines, jwtLine],
   markdown: table,
   wrkRuns: runs,
 };
 await Deno.writeTextFile(outFile, JSON.stringify(report, null, 2) + "\n");
 
-console.log(lines.join("\n"));
+console.log([...lines, jwtLine].join("\n"));
 console.log("");
 console.log(table);
 
