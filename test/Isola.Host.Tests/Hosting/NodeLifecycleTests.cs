@@ -134,6 +134,44 @@ public sealed class NodeLifecycleTests
         Assert.Contains("already serving the data dir", failure.Message);
     }
 
+    [Fact]
+    public async Task Secrets_keys_and_tokens_never_reach_the_host_log()
+    {
+        var dataDir = TestEnvironment.CreateScratch("log");
+        try
+        {
+            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_LOG_LEVEL"] = "Debug" });
+            var url = await node.WaitReadyAsync();
+            using var admin = Client(url, (await File.ReadAllTextAsync(Path.Combine(dataDir, "admin.key"))).Trim());
+            const string secretValue = "env-secret-5b1f0c";
+            await (await admin.PostAsJsonAsync("/v1/default/functions", new
+            {
+                name = "quiet",
+                code = "export default (req, ctx) => new Response(ctx.env.SECRET.length.toString());",
+                envVars = new Dictionary<string, string> { ["SECRET"] = secretValue },
+            })).ShouldSucceedAsync(201);
+            var apiKey = (await (await admin.PostAsJsonAsync("/v1/keys", new { name = "runner", permissions = new[] { "functions.execute" } })).ShouldSucceedAsync(201))
+                .GetProperty("key").GetString()!;
+            var userToken = (await (await admin.PostAsJsonAsync("/v1/default/auth/token", new { sub = "u" })).ShouldSucceedAsync()).GetProperty("token").GetString()!;
+            var anonKey = (await (await admin.GetAsync("/v1/apps/default/auth")).ShouldSucceedAsync()).GetProperty("anonKey").GetString()!;
+            foreach (var credential in new[] { apiKey, userToken, anonKey, "isola_sk_wrong-key-on-purpose" })
+            {
+                using var caller = Client(url, credential);
+                await caller.GetAsync("/v1/default/fn/quiet");
+            }
+
+            await Task.Delay(500); // let batched records and any log lines land
+            foreach (var secret in new[] { secretValue, apiKey, userToken, anonKey, "isola_sk_wrong-key-on-purpose" })
+            {
+                Assert.DoesNotContain(secret, node.Output);
+            }
+        }
+        finally
+        {
+            TestEnvironment.DeleteScratch(dataDir);
+        }
+    }
+
     [Theory]
     [InlineData("not a url at all", "ISOLA_DATABASE_URL")]
     [InlineData("Host=/nonexistent-socket-dir;Database=x;Timeout=2", "cannot prepare the database")]
