@@ -93,6 +93,53 @@ public sealed class LimitTests(GatewayFixture fixture) : IClassFixture<GatewayFi
         Assert.Equal(GatewayFixture.BodyLimit - 1, fits.GetProperty("bytes").GetInt64());
     }
 
+    [Fact]
+    public async Task An_upload_larger_than_the_workers_memory_limit_streams_through()
+    {
+        await using var host = await TestHost.StartAsync();
+        await (await host.DeployAsync(new { name = "big-upload", code = TestEnvironment.Fixture("gateway/limits/index.ts"), memoryLimitMb = 64, timeoutMs = 120000 }))
+            .ShouldSucceedAsync(201);
+        const long size = 96L * 1024 * 1024; // 1.5 × the worker's 64 MB heap, never held whole anywhere
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/default/fn/big-upload/upload") { Content = new StreamContent(new ZeroStream(size)) };
+        request.Content.Headers.ContentLength = size;
+        var counted = await (await host.Caller.SendAsync(request)).ShouldSucceedAsync();
+        Assert.Equal(size, counted.GetProperty("bytes").GetInt64());
+    }
+
+    /// <summary>A stream of zeros of a given length, produced as it is read.</summary>
+    private sealed class ZeroStream(long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            Array.Clear(buffer, offset, n);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private WorkerSupervisor Supervisor => Host.Server.Services.GetRequiredService<WorkerSupervisor>();
 
     private async Task<Guid> FunctionIdAsync(string name) =>
