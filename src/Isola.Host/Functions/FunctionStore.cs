@@ -217,16 +217,6 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             : null;
     }
 
-    /// <summary>Reads the sealed env of the current version (name → ciphertext), for the runtime.</summary>
-    public async Task<IReadOnlyDictionary<string, string>> GetSealedEnvAsync(Guid functionId, int version, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("select env::text from isola.function_versions where function_id = $1 and version = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = functionId });
-        command.Parameters.Add(new NpgsqlParameter { Value = version });
-        var json = await command.ExecuteScalarAsync(cancellationToken) as string ?? "{}";
-        return JsonSerializer.Deserialize<Dictionary<string, string>>(json)!;
-    }
-
     private static async Task<IReadOnlyList<FunctionRecord>> ReadRecordsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -80,9 +80,6 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>The function version loaded into it; null while it is a generic pre-started worker.</summary>
-    public (Guid Id, int Version)? Assigned { get; private set; }
-
     public DateTimeOffset LastReleased { get; private set; }
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, int memoryLimitMb, int hostPort, (uint Uid, uint Gid)? runAs,
@@ -179,8 +176,6 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
                 throw new WorkerBootException("the function failed to load: " + WorkerJson.ErrorMessage(body));
             }
         }
-
-        Assigned = (request.Function.Id, request.Function.Version);
     }
 
     /// <summary>Asks the worker whether its event loop answers; a busy-looping worker does not.</summary>
