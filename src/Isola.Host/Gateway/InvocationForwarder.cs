@@ -75,7 +75,7 @@ internal sealed partial class InvocationForwarder(
             lease = await supervisor.AcquireAsync(function, linked.Token);
             if (http.WebSockets.IsWebSocketRequest)
             {
-                outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Client, route.FunctionPath,
+                outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
                     Envelope(http, route, function, caller, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs)), linked.Token);
                 return;
             }
@@ -102,10 +102,12 @@ internal sealed partial class InvocationForwarder(
         }
     }
 
+    private static readonly Uri WorkerBase = new("http://worker/");
+
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
         DateTimeOffset deadlineAt, CancellationToken cancellationToken, Outcome outcome)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), route.FunctionPath);
+        using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), new Uri(WorkerBase, route.FunctionPath));
         var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
         if (hasBody)
         {
@@ -131,7 +133,7 @@ internal sealed partial class InvocationForwarder(
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        using var response = await worker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await worker.Invoker.SendAsync(request, cancellationToken);
         if (response.Headers.TryGetValues("x-isola-error", out var errorCodes))
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -56,7 +56,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             // The invocation envelope carries tracing; no headers the function did not ask for.
             ActivityHeadersPropagator = null,
         };
-        Client = new HttpClient(handler) { BaseAddress = new Uri("http://worker/"), Timeout = Timeout.InfiniteTimeSpan };
+        Client = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri("http://worker/"), Timeout = Timeout.InfiniteTimeSpan };
+        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
     public string Id { get; }
@@ -72,6 +73,13 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     /// <summary>Talks HTTP/1.1 to the worker over its socket.</summary>
     public HttpClient Client { get; }
+
+    /// <summary>
+    /// The same connections without HttpClient's per-request timeout and cancellation plumbing, for
+    /// the invocation path (requests carry absolute <c>http://worker/...</c> URIs; answers come back
+    /// as soon as their head is read).
+    /// </summary>
+    public HttpMessageInvoker Invoker { get; }
 
     /// <summary>Completes when the process has ended, saying why.</summary>
     public Task<WorkerExit> Exited => _exited.Task;
@@ -308,6 +316,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
 
         Client.Dispose();
+        Invoker.Dispose();
         _process.Dispose();
         try
         {
