@@ -179,19 +179,32 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var byId = Guid.TryParse(nameOrId, out var id);
-        string? name;
+        string? name = null;
+        var functionId = Guid.Empty;
         await using (var delete = new NpgsqlCommand(byId
-            ? "delete from isola.functions where app_id = $1 and id = $2 returning name"
-            : "delete from isola.functions where app_id = $1 and name = $2 returning name", connection))
+            ? "delete from isola.functions where app_id = $1 and id = $2 returning id, name"
+            : "delete from isola.functions where app_id = $1 and name = $2 returning id, name", connection))
         {
             delete.Parameters.Add(new NpgsqlParameter { Value = appId });
             delete.Parameters.Add(byId ? new NpgsqlParameter { Value = id } : new NpgsqlParameter { Value = nameOrId });
-            name = await delete.ExecuteScalarAsync(cancellationToken) as string;
+            await using var reader = await delete.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                functionId = reader.GetGuid(0);
+                name = reader.GetString(1);
+            }
         }
 
         if (name is null)
         {
             return false;
+        }
+
+        await using (var records = new NpgsqlCommand("delete from isola.invocations where function_id = $1", connection))
+        {
+            // Invocation records have no foreign key (they are COPYed in bulk); they go with their function.
+            records.Parameters.Add(new NpgsqlParameter { Value = functionId });
+            await records.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using (var collect = new NpgsqlCommand(

@@ -36,7 +36,7 @@ internal sealed class InvocationQueries(NpgsqlDataSource dataSource)
         {
             var item = new JsonObject
             {
-                ["id"] = reader.GetString(0),
+                ["id"] = reader.GetGuid(0).ToString("N"),
                 ["version"] = reader.GetInt32(1),
                 ["startedAt"] = reader.GetFieldValue<DateTimeOffset>(2),
                 ["durationMs"] = Math.Round(reader.GetDouble(3), 3),

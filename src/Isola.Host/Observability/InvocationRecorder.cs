@@ -123,22 +123,17 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        // COPY into a temp table, then insert what still has a function: a function deleted meanwhile drops its records.
-        await using (var create = new NpgsqlCommand("create temp table if not exists invocations_in (like isola.invocations) on commit delete rows", connection))
-        {
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Straight into the table: no foreign key to check, a function's delete removes its records,
+        // and a record that lands just after that delete is never read.
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy invocations_in (id, function_id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs) from stdin (format binary)",
+            "copy isola.invocations (id, function_id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs) from stdin (format binary)",
             cancellationToken))
         {
             foreach (var record in records)
             {
                 var lines = _logs.TryRemove(record.Id, out var buffer) ? buffer.Drain() : [];
                 await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(record.Id, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(Guid.ParseExact(record.Id, "N"), NpgsqlDbType.Uuid, cancellationToken);
                 await copy.WriteAsync(record.FunctionId, NpgsqlDbType.Uuid, cancellationToken);
                 await copy.WriteAsync(record.Version, NpgsqlDbType.Integer, cancellationToken);
                 await copy.WriteAsync(record.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
@@ -157,17 +152,6 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
 
             await copy.CompleteAsync(cancellationToken);
         }
-
-        await using (var insert = new NpgsqlCommand("""
-            insert into isola.invocations select i.* from invocations_in i
-            where exists (select 1 from isola.functions f where f.id = i.function_id)
-            on conflict (id) do nothing
-            """, connection))
-        {
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     private async Task AppendLateLinesAsync(CancellationToken cancellationToken)
@@ -191,6 +175,11 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
         await using var batch = dataSource.CreateBatch();
         foreach (var (id, lines) in byInvocation)
         {
+            if (!Guid.TryParseExact(id, "N", out var invocationId))
+            {
+                continue; // not an id this node handed out
+            }
+
             // Appends stay bounded too: never past the per-invocation line limit.
             batch.BatchCommands.Add(new NpgsqlBatchCommand("""
                 update isola.invocations set logs = logs || (
@@ -201,7 +190,7 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
             {
                 Parameters =
                 {
-                    new NpgsqlParameter { Value = id },
+                    new NpgsqlParameter { Value = invocationId },
                     new NpgsqlParameter { Value = SerializeLines(lines) },
                     new NpgsqlParameter { Value = MaxLinesPerInvocation },
                 },

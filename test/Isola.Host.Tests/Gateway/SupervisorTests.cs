@@ -169,6 +169,13 @@ public sealed class SupervisorTests
         Assert.Equal([500], errorsOnly.GetProperty("invocations").EnumerateArray().Select(i => i.GetProperty("status").GetInt32()));
         await (await host.Client.GetAsync("/v1/default/functions/recorded/logs?limit=0")).ShouldFailAsync(400, "INVALID_REQUEST");
         await (await host.Client.GetAsync("/v1/default/functions/recorded/logs?since=yesterday")).ShouldFailAsync(400, "INVALID_REQUEST");
+
+        // Records go with their function.
+        var functionId = Guid.Parse((await (await host.Client.GetAsync("/v1/default/functions/recorded")).ShouldSucceedAsync()).GetProperty("id").GetString()!);
+        await (await host.Client.DeleteAsync("/v1/default/functions/recorded")).ShouldSucceedAsync();
+        await using var db = await host.OpenDatabaseAsync();
+        await using var count = new Npgsql.NpgsqlCommand("select count(*) from isola.invocations where function_id = $1", db) { Parameters = { new() { Value = functionId } } };
+        Assert.Equal(0L, await count.ExecuteScalarAsync());
     }
 
     private static WorkerSupervisor Supervisor(TestHost host) => host.Server.Services.GetRequiredService<WorkerSupervisor>();
