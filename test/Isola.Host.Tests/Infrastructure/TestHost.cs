@@ -70,12 +70,21 @@ internal sealed class TestHost : IAsyncDisposable
     {
         var server = await IsolaServer.StartAsync(options, LogLevel.Warning, CancellationToken.None);
         var host = new TestHost(server, options, ownsDataDir);
-        var auth = await (await host.Client.GetAsync("/v1/apps/default/auth")).ShouldSucceedAsync();
-        host.AnonKey = auth.GetProperty("anonKey").GetString()!;
-        host.Caller = new HttpClient { BaseAddress = server.Url };
-        host.Caller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.AnonKey);
-        host.Caller.DefaultRequestHeaders.Add("apikey", host.AnonKey);
-        return host;
+        try
+        {
+            var auth = await (await host.Client.GetAsync("/v1/apps/default/auth")).ShouldSucceedAsync();
+            host.AnonKey = auth.GetProperty("anonKey").GetString()!;
+            host.Caller = new HttpClient { BaseAddress = server.Url };
+            host.Caller.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.AnonKey);
+            host.Caller.DefaultRequestHeaders.Add("apikey", host.AnonKey);
+            return host;
+        }
+        catch
+        {
+            // A node that started must stop, or its PostgreSQL and workers outlive the test run.
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task<HttpResponseMessage> DeployAsync(object body, string app = "default") =>
