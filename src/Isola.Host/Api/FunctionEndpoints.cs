@@ -23,7 +23,7 @@ internal static class FunctionEndpoints
             .RequirePermission(Permissions.Read);
         functions.MapPut("/{name}", (string app, string name, HttpContext http, FunctionStore store, FunctionService service) => UpdateAsync(app, name, http, store, service))
             .RequirePermission(Permissions.Update);
-        functions.MapDelete("/{name}", (string app, string name, HttpContext http, FunctionStore store, AppStore apps) => DeleteAsync(app, name, http, store, apps))
+        functions.MapDelete("/{name}", (string app, string name, HttpContext http, FunctionStore store, AppStore apps, FunctionService service) => DeleteAsync(app, name, http, store, apps, service))
             .RequirePermission(Permissions.Delete);
         functions.MapGet("/{name}/versions", (string app, string name, HttpContext http, FunctionStore store) => VersionsAsync(app, name, http, store))
             .RequirePermission(Permissions.Read);
@@ -72,17 +72,13 @@ internal static class FunctionEndpoints
         return Results.Json(FunctionView.Render(updated, FunctionView.BaseUrl(http.Request), includeCode: false));
     }
 
-    internal static async Task<IResult> DeleteAsync(string app, string name, HttpContext http, FunctionStore store, AppStore apps)
+    internal static async Task<IResult> DeleteAsync(string app, string name, HttpContext http, FunctionStore store, AppStore apps, FunctionService service)
     {
         await apps.RequireAsync(app, http.RequestAborted);
         var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
-        if (!await store.DeleteAsync(app, function.Id.ToString(), http.RequestAborted))
-        {
-            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
-        }
-
-        http.RequestServices.GetRequiredService<Gateway.FunctionRegistry>().Invalidate(app, function.Name);
-        return Results.Json(new JsonObject { ["deleted"] = true, ["name"] = function.Name, ["app"] = app });
+        return await service.DeleteAsync(function, http.RequestAborted)
+            ? Results.Json(new JsonObject { ["deleted"] = true, ["name"] = function.Name, ["app"] = app })
+            : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
     }
 
     /// <summary>C8 / D4: binding a function to a service needs <c>functions.bindings.create:{service}</c> for each one.</summary>

@@ -28,7 +28,7 @@ internal static class MolnosEndpoints
             .RequirePermission(Permissions.Read);
         functions.MapPut("/{id}", (string id, HttpContext http, FunctionStore store, FunctionService service) => FunctionEndpoints.UpdateAsync(app, id, http, store, service))
             .RequirePermission(Permissions.Update);
-        functions.MapDelete("/{id}", (string id, HttpContext http, FunctionStore store, AppStore apps) => FunctionEndpoints.DeleteAsync(app, id, http, store, apps))
+        functions.MapDelete("/{id}", (string id, HttpContext http, FunctionStore store, AppStore apps, FunctionService service) => FunctionEndpoints.DeleteAsync(app, id, http, store, apps, service))
             .RequirePermission(Permissions.Delete);
     }
 

@@ -9,7 +9,7 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time
 {
     private const string KeyPrefix = CallerIdentifier.ApiKeyPrefix;
 
-    public static string Generate() => KeyPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+    public static string Generate() => KeyPrefix + Jwt.Base64Url(RandomNumberGenerator.GetBytes(32));
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
@@ -90,7 +90,4 @@ internal sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
-
-    private static string Base64Url(byte[] bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

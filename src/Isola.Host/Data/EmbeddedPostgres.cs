@@ -50,7 +50,8 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         var binDir = FindBinaries();
         (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser() : null;
         var pgData = Path.Combine(dataDir, "pg");
-        var server = new EmbeddedPostgres(binDir, pgData, ChooseSocketDirectory(dataDir), Path.Combine(dataDir, "postgres.log"), runAs, logger);
+        var socketDir = SocketFolder.Choose(dataDir, Path.Combine(dataDir, "run"), $".s.PGSQL.{SocketPort}", "isola-pg-");
+        var server = new EmbeddedPostgres(binDir, pgData, socketDir, Path.Combine(dataDir, "postgres.log"), runAs, logger);
         if (runAs is { } user)
         {
             UnixUser.MakeAncestorsSearchable(dataDir, dir => LogMadeSearchable(logger, dir, user.Uid));
@@ -136,22 +137,6 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         // The Debian package creates 'postgres'; 'nobody' exists everywhere else.
         return UnixUser.Find("postgres") ?? UnixUser.Find("nobody")
             ?? throw new StartupException("PostgreSQL cannot run as root and neither 'postgres' nor 'nobody' exists; set ISOLA_PG_USER");
-    }
-
-    /// <summary>
-    /// Unix socket paths are limited to 107 bytes; a deep data dir gets its socket in /tmp instead,
-    /// under a name derived from the data dir so restarts find the same place.
-    /// </summary>
-    private static string ChooseSocketDirectory(string dataDir)
-    {
-        var preferred = Path.Combine(dataDir, "run");
-        if (Path.Combine(preferred, $".s.PGSQL.{SocketPort}").Length < 100)
-        {
-            return preferred;
-        }
-
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDir)))[..16];
-        return Path.Combine(Path.GetTempPath(), "isola-pg-" + hash);
     }
 
     private async Task InitializeAsync(CancellationToken cancellationToken)

@@ -48,6 +48,18 @@ internal sealed partial class FunctionService(
         return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
     }
 
+    /// <summary>Deletes a function with its versions and records; false if it does not exist.</summary>
+    public async Task<bool> DeleteAsync(FunctionRecord function, CancellationToken cancellationToken)
+    {
+        if (!await store.DeleteAsync(function.AppId, function.Id.ToString(), cancellationToken))
+        {
+            return false;
+        }
+
+        registry.Invalidate(function.AppId, function.Name);
+        return true;
+    }
+
     public async Task<FunctionRecord> RollbackAsync(FunctionRecord current, int version, CancellationToken cancellationToken)
     {
         await store.RollbackAsync(current, version, cancellationToken);

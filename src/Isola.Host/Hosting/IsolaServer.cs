@@ -184,7 +184,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<InvocationQueries>();
         services.AddSingleton(options.Workers);
         services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
-        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), WorkersRoot(options), Path.Combine(options.DataDir, "worker-cache")));
+        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
+            // A worker's own socket, and the one node servers listen on in its tmp.
+            Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache")));
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<InvocationForwarder>();
 
@@ -204,22 +206,6 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapMolnosEndpoints();
         app.MapGatewayEndpoints();
         return app;
-    }
-
-    /// <summary>
-    /// Worker folders hold each worker's sockets (its own, and those node servers listen on in its tmp);
-    /// a socket path over 107 bytes cannot be bound, so a deep data dir gets its worker folders under /tmp.
-    /// </summary>
-    private static string WorkersRoot(IsolaOptions options)
-    {
-        var preferred = Path.Combine(options.DataDir, "workers");
-        if (Path.Combine(preferred, "0123456789ab", "tmp", ".isola-000.sock").Length < 100)
-        {
-            return preferred;
-        }
-
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(options.DataDir)))[..12];
-        return Path.Combine(Path.GetTempPath(), "isola-workers-" + hash);
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, LogLevel minimumLevel)
