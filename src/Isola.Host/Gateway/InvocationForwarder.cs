@@ -76,14 +76,24 @@ internal sealed partial class InvocationForwarder(
             lease = await supervisor.AcquireAsync(function, linked.Token);
             var deadlineAt = started.AddMilliseconds(function.Settings.TimeoutMs);
             // What this invocation may ask of the host (ctx.db …); the runtime releases it when done.
+            // A WebSocket's capability lives as long as the socket: the relay's end releases it.
+            var isWebSocket = http.WebSockets.IsWebSocketRequest;
             var capability = capabilities.Issue(new CapabilityGrant(invocationId, lease.Worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
             {
-                ExpiresAt = deadlineAt + options.HostCalls.BackgroundGrace,
+                ExpiresAt = isWebSocket ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
             });
-            if (http.WebSockets.IsWebSocketRequest)
+            if (isWebSocket)
             {
-                outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
-                    Envelope(http, route, function, caller, invocationId, deadlineAt, capability), linked.Token);
+                try
+                {
+                    outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
+                        Envelope(http, route, function, caller, invocationId, deadlineAt, capability), linked.Token);
+                }
+                finally
+                {
+                    capabilities.Release(capability, lease.Worker.Id);
+                }
+
                 return;
             }
 
