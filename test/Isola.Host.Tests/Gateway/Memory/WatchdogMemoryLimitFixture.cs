@@ -2,6 +2,7 @@ using Isola.Host.Workers.Memory;
 
 namespace Isola.Host.Tests.Gateway.Memory;
 
+/// <summary>A node that holds workers with the RSS watchdog, as where cgroups are not writable.</summary>
 public sealed class WatchdogMemoryLimitFixture : MemoryLimitFixture
 {
     internal override WorkerMemoryMode Mode => WorkerMemoryMode.Watchdog;
