@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Isola.Host.Workers;
 using Isola.Host.Workers.Memory;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -57,6 +58,48 @@ public sealed class WorkerMemoryLimitsTests
         Assert.Equal(WorkerMemoryMode.Watchdog, limits.Mode);
         Assert.StartsWith("RSS watchdog every 50 ms", limits.Description);
         Assert.Equal((128 + 64) * MB, limits.ProcessLimitBytes(128));
+    }
+
+    [Fact]
+    public async Task A_wrapper_that_forked_before_the_attach_has_its_child_moved_in_too()
+    {
+        // As `unshare --fork deno …` would: the process the host started is not the one that allocates.
+        using var limits = new WorkerMemoryLimits(new WorkerOptions { MemoryEnforcement = WorkerMemoryMode.Cgroup }, TimeProvider.System, NullLogger.Instance);
+        using var wrapper = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 30 & wait"]))!;
+        try
+        {
+            var child = await FirstChildAsync(wrapper.Id);
+            var guard = limits.Create("w0000000002", 64);
+            guard.Attach(wrapper.Id, () => { });
+            var nodeGroup = limits.Description[(limits.Description.IndexOf('(', StringComparison.Ordinal) + 1)..^1];
+            var members = File.ReadAllLines(Path.Combine(nodeGroup, "w0000000002", "cgroup.procs")).Select(int.Parse).ToList();
+            Assert.Contains(wrapper.Id, members);
+            Assert.Contains(child, members);
+            wrapper.Kill(entireProcessTree: true);
+            await wrapper.WaitForExitAsync();
+            guard.Dispose(); // once empty, the group goes
+            Assert.False(Directory.Exists(Path.Combine(nodeGroup, "w0000000002")));
+        }
+        finally
+        {
+            wrapper.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static async Task<int> FirstChildAsync(int pid)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (children.Length > 0)
+            {
+                return int.Parse(children[0]);
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new Xunit.Sdk.XunitException($"process {pid} never forked");
     }
 
     private static string OwnMemoryGroup()
