@@ -61,6 +61,15 @@ internal sealed record IsolaOptions
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
+        Workers = new() { MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")) },
+    };
+
+    private static Isola.Host.Workers.Memory.WorkerMemoryMode MemoryEnforcement(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => Isola.Host.Workers.Memory.WorkerMemoryMode.Auto,
+        "cgroup" => Isola.Host.Workers.Memory.WorkerMemoryMode.Cgroup,
+        "watchdog" => Isola.Host.Workers.Memory.WorkerMemoryMode.Watchdog,
+        _ => throw new StartupException($"ISOLA_WORKER_MEMORY_LIMITS={value} is not one of auto, cgroup, watchdog"),
     };
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

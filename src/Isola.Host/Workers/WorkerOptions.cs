@@ -37,6 +37,19 @@ internal sealed record WorkerOptions
     /// <summary>A version whose worker failed to load answers BOOT_ERROR for this long without retrying the load.</summary>
     public TimeSpan BootFailureBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How each worker's real memory is held to its limit (<c>ISOLA_WORKER_MEMORY_LIMITS</c>: auto, cgroup, watchdog).</summary>
+    public Memory.WorkerMemoryMode MemoryEnforcement { get; init; } = Memory.WorkerMemoryMode.Auto;
+
+    /// <summary>
+    /// Memory a worker may use beyond its function's <c>memoryLimitMb</c> (which bounds the V8 heap): the
+    /// Deno runtime itself, V8's young generation and code, and the shared pages of the Deno binary the
+    /// watchdog counts. Measured in docs/decisions/006; the process limit is <c>memoryLimitMb</c> plus this.
+    /// </summary>
+    public int RuntimeAllowanceMb { get; init; } = 64;
+
+    /// <summary>How often the RSS watchdog samples each worker, from one reading to the next; what a worker allocates within it can overshoot the limit.</summary>
+    public TimeSpan WatchdogInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
     public string? RunAsUser { get; init; }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Isola.Host.Data;
 using Isola.Host.Workers.Calls;
+using Isola.Host.Workers.Memory;
 
 namespace Isola.Host.Workers;
 
@@ -21,15 +22,20 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private readonly StringBuilder _stderrTail = new();
     private readonly IWorkerOutput _output;
     private readonly ILogger _logger;
+    private readonly IWorkerMemoryGuard _memory;
+    private readonly long _processLimitBytes;
     private WorkerExitKind? _plannedExit;
     private HostCallChannel? _channel;
     private int _inFlight;
 
-    private WorkerProcess(string id, string directory, int memoryLimitMb, Process process, IWorkerOutput output, ILogger logger)
+    private WorkerProcess(string id, string directory, int memoryLimitMb, long processLimitBytes, IWorkerMemoryGuard memory, Process process,
+        IWorkerOutput output, ILogger logger)
     {
         Id = id;
         Directory = directory;
         MemoryLimitMb = memoryLimitMb;
+        _processLimitBytes = processLimitBytes;
+        _memory = memory;
         _process = process;
         _output = output;
         _logger = logger;
@@ -92,8 +98,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public DateTimeOffset LastReleased { get; private set; }
 
-    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, int memoryLimitMb, int hostPort, (uint Uid, uint Gid)? runAs,
-        IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
+    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, WorkerMemoryLimits memoryLimits, int memoryLimitMb, int hostPort,
+        (uint Uid, uint Gid)? runAs, IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
         (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
@@ -104,9 +110,6 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         {
             UnixUser.ChownRecursive(directory, user.Uid, user.Gid);
         }
-
-        // Listening before the process starts: the runtime connects right after ISOLA_READY.
-        var channel = calls is { } c ? HostCallChannel.Listen(directory, id, runAs, c.Dispatcher, c.Options, logger) : null;
 
         var info = new ProcessStartInfo
         {
@@ -142,11 +145,53 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
+        IWorkerMemoryGuard memory;
+        try
+        {
+            memory = memoryLimits.Create(id, memoryLimitMb);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDeleteDirectory(directory);
+            throw new WorkerBootException($"the worker's memory limit could not be set up: {ex.Message}");
+        }
+
+        HostCallChannel? channel = null;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var worker = new WorkerProcess(id, directory, memoryLimitMb, process, output, logger) { _channel = channel };
+        var worker = new WorkerProcess(id, directory, memoryLimitMb, memoryLimits.ProcessLimitBytes(memoryLimitMb), memory, process, output, logger);
         process.Exited += (_, _) => worker.OnExited();
-        process.Start();
+        try
+        {
+            // Listening before the process starts: the runtime connects right after ISOLA_READY.
+            channel = calls is { } c ? HostCallChannel.Listen(directory, id, runAs, c.Dispatcher, c.Options, logger) : null;
+            worker._channel = channel;
+            process.Start();
+        }
+        catch
+        {
+            if (channel is not null)
+            {
+                await channel.DisposeAsync();
+            }
+
+            memory.Dispose();
+            TryDeleteDirectory(directory);
+            throw;
+        }
+
         worker.Pid = process.Id;
+        try
+        {
+            // Before ISOLA_READY, so before any user code: the function is loaded only after it.
+            memory.Attach(process.Id, () => worker.Kill(WorkerExitKind.OutOfMemory));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            worker.Kill(WorkerExitKind.Stopped);
+            await worker.DisposeAsync();
+            throw new WorkerBootException($"the worker could not be put under its memory limit: {ex.Message}");
+        }
+
         process.StandardInput.Close();
         _ = worker.ReadStdoutAsync();
         _ = worker.ReadStderrAsync();
@@ -236,42 +281,10 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Peak resident memory (VmHWM) as last sampled by the supervisor, about once a second: reading
-    /// /proc on every invocation cost more CPU than the rest of the record.
+    /// The worker process's real peak memory so far: the cgroup's max usage (one pread), or the VmHWM of its
+    /// process tree under the watchdog. Read when an invocation ends, so a short one that filled buffers shows them.
     /// </summary>
-    public long? PeakMemoryBytes => _peakMemory > 0 ? _peakMemory : null;
-
-    private long _peakMemory;
-
-    /// <summary>Reads VmHWM from /proc now; keeps the last figure when the process is gone.</summary>
-    public void SamplePeakMemory()
-    {
-        if (ReadPeakMemory() is { } bytes)
-        {
-            _peakMemory = bytes;
-        }
-    }
-
-    private long? ReadPeakMemory()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
-            {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
-                    return long.Parse(kb, System.Globalization.CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-            // The process is gone or its status unreadable: no figure rather than a failed invocation.
-        }
-
-        return null;
-    }
+    public long? PeakMemoryBytes => _memory.ReadPeakBytes();
 
     /// <summary>Runs beforeunload and pending background work (bounded by <paramref name="grace"/>), then kills the process.</summary>
     public async Task StopAsync(string reason, TimeSpan grace)
@@ -329,9 +342,15 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         Client.Dispose();
         Invoker.Dispose();
         _process.Dispose();
+        _memory.Dispose();
+        TryDeleteDirectory(Directory);
+    }
+
+    private static void TryDeleteDirectory(string directory)
+    {
         try
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
+            System.IO.Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {
@@ -362,15 +381,22 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             {
             }
 
-            var kind = _plannedExit ?? (IsOutOfMemory(tail) ? WorkerExitKind.OutOfMemory : WorkerExitKind.Crashed);
-            if (kind == WorkerExitKind.Stopped && IsOutOfMemory(tail))
+            // Asked before the guard goes: a process the kernel OOM-killed says nothing on stderr.
+            var heapExhausted = IsOutOfMemory(tail);
+            var processLimitReached = _memory.LimitReached;
+            _memory.ReadPeakBytes();
+            _memory.Dispose();
+            var kind = _plannedExit ?? (heapExhausted || processLimitReached ? WorkerExitKind.OutOfMemory : WorkerExitKind.Crashed);
+            if (kind == WorkerExitKind.Stopped && (heapExhausted || processLimitReached))
             {
                 kind = WorkerExitKind.OutOfMemory;
             }
 
             var detail = kind switch
             {
-                WorkerExitKind.OutOfMemory => $"the worker exceeded its memory limit of {MemoryLimitMb} MB",
+                WorkerExitKind.OutOfMemory when heapExhausted => $"the worker exceeded its memory limit of {MemoryLimitMb} MB (V8 heap)",
+                WorkerExitKind.OutOfMemory =>
+                    $"the worker exceeded its memory limit of {MemoryLimitMb} MB (process memory over {_processLimitBytes / (1024 * 1024)} MB, runtime included)",
                 WorkerExitKind.KilledUnresponsive => "the worker was killed because an invocation blocked it past its time limit",
                 WorkerExitKind.Stopped => "the worker was stopped",
                 _ => $"the worker process exited unexpectedly (exit code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"})",

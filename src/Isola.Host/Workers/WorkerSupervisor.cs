@@ -4,6 +4,7 @@ using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Secrets;
 using Isola.Host.Workers.Calls;
+using Isola.Host.Workers.Memory;
 
 namespace Isola.Host.Workers;
 
@@ -27,8 +28,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly HostCallOptions _callOptions;
     private readonly (uint Uid, uint Gid)? _runAs;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly WorkerMemoryLimits _memoryLimits;
     private ITimer? _reaper;
-    private ITimer? _sampler;
     private int _hostPort;
     private int _genericStarting;
     private long _started;
@@ -52,6 +53,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         _runAs = UnixUser.IsRoot
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
+        _memoryLimits = new WorkerMemoryLimits(options, time, logger);
         registry.Changed += (app, name) => RetireOldVersions(app, name);
         // Folders left by a host that was killed: their workers exit on their own (they watch their parent).
         if (Directory.Exists(launch.WorkersRoot))
@@ -87,6 +89,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     public WorkerOptions Options => _options;
 
+    /// <summary>How workers' real memory is bounded on this node (cgroup v1 or the RSS watchdog).</summary>
+    public WorkerMemoryLimits MemoryLimits => _memoryLimits;
+
     /// <summary>Called once the node listens: the port workers must not reach is known from here on.</summary>
     public void Start(int hostPort)
     {
@@ -105,7 +110,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.IdleTimeout.TotalMilliseconds / 4, 250, 15_000));
         _reaper = _time.CreateTimer(_ => ReapIdle(), null, period, period);
-        _sampler = _time.CreateTimer(_ => SampleMemory(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        LogMemoryLimits(_logger, _memoryLimits.Description);
         TopUpGeneric();
     }
 
@@ -155,7 +160,6 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             var request = new WorkerLoadRequest(bundle, new WorkerFunctionInfo(function.Id, function.Name, function.AppId, function.Version),
                 env, function.Settings.Bindings);
             await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
-            worker.SamplePeakMemory();
             Interlocked.Increment(ref _loaded);
             return worker;
         }
@@ -225,11 +229,6 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             await _reaper.DisposeAsync();
         }
 
-        if (_sampler is not null)
-        {
-            await _sampler.DisposeAsync();
-        }
-
         var all = _pools.Values.SelectMany(pool => pool.TakeAll()).ToList();
         _pools.Clear();
         while (_generic.TryDequeue(out var generic))
@@ -238,12 +237,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
 
         await Task.WhenAll(all.Select(worker => StopWorkerAsync(worker, "terminated")));
+        _memoryLimits.Dispose();
         _stopping.Dispose();
     }
 
     private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken)
     {
-        var worker = await WorkerProcess.StartAsync(_launch, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken,
+        var worker = await WorkerProcess.StartAsync(_launch, _memoryLimits, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken,
             (_calls, _callOptions));
         Interlocked.Increment(ref _started);
         return worker;
@@ -307,21 +307,6 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>Peak memory per worker for invocation records, sampled here instead of on the request path.</summary>
-    private void SampleMemory()
-    {
-        foreach (var pool in _pools.Values)
-        {
-            foreach (var worker in pool.Snapshot())
-            {
-                if (worker.InFlight > 0)
-                {
-                    worker.SamplePeakMemory();
-                }
-            }
-        }
-    }
-
     private void ReapIdle()
     {
         var cutoff = _time.GetUtcNow() - _options.IdleTimeout;
@@ -350,6 +335,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
     private static partial void LogKillingUnresponsive(ILogger logger, string worker, int inFlight);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
+    private static partial void LogMemoryLimits(ILogger logger, string enforcement);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
     private static partial void LogPrestartFailed(ILogger logger, string reason);
