@@ -16,6 +16,12 @@ internal sealed record IsolaOptions
     /// <summary>Address Kestrel binds; loopback unless a deployment says otherwise (Kubernetes uses 0.0.0.0).</summary>
     public string BindAddress { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// Base of the <c>endpoint</c> links the API returns (<c>ISOLA_PUBLIC_URL</c>); null uses the address Kestrel
+    /// bound. Never the caller's <c>Host</c> header, which the caller chooses.
+    /// </summary>
+    public Uri? PublicUrl { get; init; }
+
     /// <summary>External PostgreSQL (URL or Npgsql connection string); null runs the embedded cluster.</summary>
     public string? DatabaseUrl { get; init; }
 
@@ -58,7 +64,14 @@ internal sealed record IsolaOptions
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
+        PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
     };
+
+    private static Uri? ParsePublicUrl(string? text) =>
+        text is null ? null
+        : Uri.TryCreate(text.TrimEnd('/'), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0 && url.Fragment.Length == 0
+            ? url
+            : throw new ArgumentException($"ISOLA_PUBLIC_URL must be an http(s) URL such as https://functions.example.com (got '{text}')");
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
