@@ -25,21 +25,11 @@ internal static class DeployBody
             throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the upload is over the limit of {limits.MaxSourceBytes} bytes");
         }
 
-        IFormCollection form;
-        try
+        var form = await RequestBodyFailure.Guard(() => request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
         {
-            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
-            {
-                MultipartBodyLengthLimit = limits.MaxSourceBytes + (1024 * 1024),
-                ValueLengthLimit = 1024 * 1024,
-            }, request.HttpContext.RequestAborted);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
-                ? new ApiException(413, ErrorCodes.PayloadTooLarge, "the upload is too large: " + ex.Message)
-                : ApiException.InvalidRequest("the multipart body is malformed: " + ex.Message);
-        }
+            MultipartBodyLengthLimit = limits.MaxSourceBytes + (1024 * 1024),
+            ValueLengthLimit = 1024 * 1024,
+        }, request.HttpContext.RequestAborted), "the multipart body");
 
         foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
         {
@@ -56,15 +46,7 @@ internal static class DeployBody
             metadataText = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
         }
 
-        JsonElement metadata;
-        try
-        {
-            metadata = JsonDocument.Parse(string.IsNullOrWhiteSpace(metadataText) ? "{}" : metadataText).RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            throw ApiException.InvalidField("metadata", "is not valid JSON: " + ex.Message);
-        }
+        var metadata = JsonBody.Parse(string.IsNullOrWhiteSpace(metadataText) ? "{}" : metadataText, "the 'metadata' part");
 
         var bundle = form.Files.GetFile("bundle");
         if (bundle is null)

@@ -19,8 +19,8 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
         {
-            var code = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ErrorCodes.PayloadTooLarge : ErrorCodes.InvalidRequest;
-            await ErrorResponse.WriteAsync(context, ex.StatusCode, code, ex.Message);
+            var mapped = RequestBodyFailure.Find(ex)!;
+            await ErrorResponse.WriteAsync(context, mapped.Status, mapped.Code, mapped.Message);
             return;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

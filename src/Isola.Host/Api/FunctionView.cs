@@ -54,9 +54,6 @@ internal static class FunctionView
         return view;
     }
 
-    /// <summary>The public base URL for endpoint links: <c>ISOLA_PUBLIC_URL</c>, else what the caller used.</summary>
-    public static string BaseUrl(HttpRequest request) =>
-        Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL")?.TrimEnd('/') is { Length: > 0 } configured
-            ? configured
-            : $"{request.Scheme}://{request.Host}";
+    /// <summary>The public base URL for endpoint links: <c>ISOLA_PUBLIC_URL</c>, else the address the node bound (<see cref="PublicBaseUrl"/>).</summary>
+    public static string BaseUrl(HttpRequest request) => request.HttpContext.RequestServices.GetRequiredService<PublicBaseUrl>().Value;
 }

@@ -157,18 +157,24 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         }
 
         var allowed = new[] { sourceRoot + Path.DirectorySeparatorChar, DenoCache + Path.DirectorySeparatorChar };
+        var scratch = Path.GetDirectoryName(outDir) + Path.DirectorySeparatorChar;
         foreach (var source in sources.EnumerateArray())
         {
             var text = source.GetString() ?? "";
-            if (text.Contains("://", StringComparison.Ordinal))
+            if (UrlScheme().IsMatch(text))
             {
-                continue; // A URL the bundler fetched (e.g. https:), not a local file.
+                // A URL the bundler fetched (https:) or a module carried inline ("dataurl:data:..."), not a local
+                // file. Read as a path it would resolve under the scratch folder and name it in the error.
+                // A file a data: module imports is listed as its own source and checked like any other.
+                continue;
             }
 
             var full = Path.GetFullPath(Path.Combine(outDir, text));
             if (!allowed.Any(prefix => full.StartsWith(prefix, StringComparison.Ordinal)))
             {
-                throw BuildFailed($"the code imports {full}, a file outside the function's own sources; only the function's files, npm:, node:, jsr: and https: modules can be imported");
+                // Name what the code asked for, never the node's own build folder.
+                var shown = full.StartsWith(scratch, StringComparison.Ordinal) ? text : full;
+                throw BuildFailed($"the code imports {shown}, a file outside the function's own sources; only the function's files, npm:, node:, jsr: and https: modules can be imported");
             }
         }
     }
@@ -222,6 +228,10 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
 
     [GeneratedRegex(@"(^|[;\s])((async\s+)?function\s*\*?\s*handler\s*\(|(const|let|var)\s+handler\s*=)", RegexOptions.Multiline)]
     private static partial Regex ScriptHandler();
+
+    /// <summary>A URL scheme ("https:", "dataurl:", "npm:"); two letters at least, so never a drive letter.</summary>
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.\-]+:")]
+    private static partial Regex UrlScheme();
 
     [GeneratedRegex(@"at file://(?<path>/[^\s]*?):(?<line>\d+):(?<col>\d+)")]
     private static partial Regex Location();

@@ -6,18 +6,28 @@ namespace Isola.Host.Functions;
 
 /// <summary>
 /// Unpacks an uploaded <c>.tar.gz</c>, <c>.tar</c> or <c>.zip</c> function bundle into memory, refusing
-/// links, devices, paths that leave the function folder, and more than <paramref name="maxBytes"/> unpacked
+/// links, devices, paths that leave the function folder, and more than <c>maxBytes</c> unpacked
 /// (a small archive may expand enormously). A single top-level folder is stripped.
 /// </summary>
 internal static class ArchiveReader
 {
+    /// <summary>
+    /// Largest pax (<c>x</c>, <c>g</c>) or GNU long-name (<c>L</c>, <c>K</c>) header entry. Far above any real
+    /// one (they hold a path and a few times), and the bound that matters: <see cref="TarReader"/> takes such
+    /// an entry whole into one buffer before reading it, so its declared size is checked before TarReader sees it.
+    /// </summary>
+    public const int MaxMetadataEntryBytes = 64 * 1024;
+
+    /// <summary>What a tar stream may hold beyond its files' contents: a header and padding per entry, pax headers.</summary>
+    public const long HeaderAllowanceBytes = 4L * 1024 * 1024;
+
     private const string Field = "bundle";
 
     public static Dictionary<string, byte[]> Read(byte[] archive, long maxBytes)
     {
         var entries = IsZip(archive) ? ReadZip(archive, maxBytes)
-            : IsGzip(archive) ? ReadTar(new GZipStream(new MemoryStream(archive), CompressionMode.Decompress), maxBytes)
-            : IsTar(archive) ? ReadTar(new MemoryStream(archive), maxBytes)
+            : IsGzip(archive) ? ReadTar(() => new GZipStream(new MemoryStream(archive), CompressionMode.Decompress), maxBytes)
+            : IsTar(archive) ? ReadTar(() => new MemoryStream(archive), maxBytes)
             : throw ApiException.InvalidField(Field, "is not a .tar.gz, .tar or .zip archive");
         if (entries.Count == 0)
         {
@@ -61,12 +71,23 @@ internal static class ArchiveReader
         return entries;
     }
 
-    private static List<(string Path, byte[] Bytes)> ReadTar(Stream stream, long maxBytes)
+    /// <summary>
+    /// Reads a tar stream twice, each time through a hard cap on everything decompressed: once to check every
+    /// header's declared size without buffering anything, then with <see cref="TarReader"/>.
+    /// </summary>
+    private static List<(string Path, byte[] Bytes)> ReadTar(Func<Stream> open, long maxBytes)
     {
         var entries = new List<(string, byte[])>();
+        var cap = maxBytes + HeaderAllowanceBytes;
         long total = 0;
         try
         {
+            using (var scan = new CappedReadStream(open(), cap, Field))
+            {
+                CheckHeaders(scan);
+            }
+
+            using var stream = new CappedReadStream(open(), cap, Field);
             using var reader = new TarReader(stream);
             while (reader.GetNextEntry() is { } entry)
             {
@@ -95,6 +116,83 @@ internal static class ArchiveReader
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Walks the 512-byte header blocks, skipping each entry's data, and refuses a metadata entry larger than
+    /// <see cref="MaxMetadataEntryBytes"/>. Anything it cannot make sense of is left for TarReader to report.
+    /// </summary>
+    private static void CheckHeaders(Stream tar)
+    {
+        var block = new byte[512];
+        var discard = new byte[64 * 1024];
+        while (tar.ReadAtLeast(block, block.Length, throwOnEndOfStream: false) == block.Length && block.AsSpan().ContainsAnyExcept((byte)0))
+        {
+            if (!TryReadSize(block, out var size))
+            {
+                return;
+            }
+
+            var type = (char)block[156];
+            if (type is 'x' or 'g' or 'L' or 'K' && size > MaxMetadataEntryBytes)
+            {
+                var kind = type is 'x' or 'g' ? "pax" : "GNU long-name";
+                throw new ApiException(413, ErrorCodes.PayloadTooLarge,
+                    $"the bundle holds a {kind} header of {size} bytes; the limit for one is {MaxMetadataEntryBytes} bytes") { Field = Field };
+            }
+
+            // Data is padded to whole blocks. A huge declared size runs into the stream's cap here.
+            for (var left = (size + 511) / 512 * 512; left > 0;)
+            {
+                var read = tar.Read(discard, 0, (int)Math.Min(left, discard.Length));
+                if (read == 0)
+                {
+                    return;
+                }
+
+                left -= read;
+            }
+        }
+    }
+
+    /// <summary>The size field (offset 124, 12 bytes): octal digits, or base-256 when the top bit of its first byte is set.</summary>
+    private static bool TryReadSize(ReadOnlySpan<byte> header, out long size)
+    {
+        var field = header.Slice(124, 12);
+        size = 0;
+        if ((field[0] & 0x80) != 0)
+        {
+            foreach (var b in field[1..])
+            {
+                if (size > (long.MaxValue >> 8))
+                {
+                    size = long.MaxValue;
+                    return true;
+                }
+
+                size = (size << 8) | b;
+            }
+
+            return (field[0] & 0x40) == 0; // negative sizes are damage
+        }
+
+        var digits = field.TrimStart((byte)' ').TrimStart((byte)0);
+        foreach (var b in digits)
+        {
+            if (b is (byte)' ' or 0)
+            {
+                break;
+            }
+
+            if (b is < (byte)'0' or > (byte)'7')
+            {
+                return false;
+            }
+
+            size = (size * 8) + (b - '0');
+        }
+
+        return true;
     }
 
     private static void CheckLimits(int count, long total, long maxBytes)

@@ -59,9 +59,12 @@ internal static partial class FunctionRequestParser
         return request;
     }
 
+    /// <summary>Whether <paramref name="name"/> could name a function; false for anything a deploy would refuse.</summary>
+    public static bool IsValidName(string name) => name.Length is > 0 and <= MaxNameLength && NamePattern().IsMatch(name);
+
     public static void ValidateName(string name, string field = "name")
     {
-        if (name.Length is 0 or > MaxNameLength || !NamePattern().IsMatch(name))
+        if (!IsValidName(name))
         {
             throw ApiException.InvalidField(field,
                 $"must be 1-{MaxNameLength} characters of letters, digits, '-', '_' and '.', starting with a letter or digit (got '{Truncate(name)}')");

@@ -10,9 +10,22 @@ namespace Isola.Host.Gateway;
 /// dropped when a NOTIFY on <see cref="FunctionStore.ChangeChannel"/> says the function changed,
 /// so every node routes to the new version at once without polling.
 /// </summary>
+/// <remarks>
+/// Found functions are kept without a bound: there are only as many as operators deployed. Misses are keyed by
+/// whatever name a caller sends, before any auth check, so at most <see cref="MaxCachedMisses"/> of them are
+/// kept, oldest forgotten first (docs/decisions/008-bounded-miss-cache.md).
+/// </remarks>
 internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
 {
+    /// <summary>Names remembered as missing, at most; past it the oldest miss is forgotten and costs one query when asked again.</summary>
+    public const int MaxCachedMisses = 1024;
+
     private readonly ConcurrentDictionary<string, Task<DeployedFunction?>> _cache = new(StringComparer.Ordinal);
+
+    // Keys in the order their misses were cached; one record per cached miss, so its length bounds them.
+    private readonly ConcurrentQueue<string> _missOrder = new();
+    private int _missRecords;
+    private long _lookups;
 
     /// <summary>Raised after a function changed (deploy, update, rollback, delete): "app/name".</summary>
     public event Action<string, string>? Changed;
@@ -20,8 +33,13 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
     /// <summary>Finds the current version by name or id; null if there is no such function.</summary>
     public async ValueTask<DeployedFunction?> FindAsync(string appId, string nameOrId, CancellationToken cancellationToken)
     {
+        if (!FunctionRequestParser.IsValidName(nameOrId) && !Guid.TryParse(nameOrId, out _))
+        {
+            return null; // no deploy could have made it: neither a query nor a cache entry
+        }
+
         var key = appId + "/" + nameOrId;
-        var lookup = _cache.GetOrAdd(key, _ => LoadAsync(appId, nameOrId));
+        var lookup = _cache.GetOrAdd(key, _ => LoadAndRememberAsync(key, appId, nameOrId));
         if (lookup.IsFaulted)
         {
             _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(key, lookup));
@@ -48,11 +66,44 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
         Changed?.Invoke(appId, name);
     }
 
+    /// <summary>How many names are remembered as missing (for tests and diagnostics).</summary>
+    internal int CachedMisses => _cache.Values.Count(t => t.IsCompletedSuccessfully && t.Result is null);
+
+    /// <summary>How many times a lookup went to the database (for tests and diagnostics).</summary>
+    internal long DatabaseLookups => Interlocked.Read(ref _lookups);
+
     /// <summary>After the LISTEN connection was lost, any change may have been missed.</summary>
     public void InvalidateAll() => _cache.Clear();
 
+    private async Task<DeployedFunction?> LoadAndRememberAsync(string key, string appId, string nameOrId)
+    {
+        var found = await LoadAsync(appId, nameOrId);
+        if (found is null)
+        {
+            _missOrder.Enqueue(key);
+            Interlocked.Increment(ref _missRecords);
+            ForgetOldestMisses();
+        }
+
+        return found;
+    }
+
+    private void ForgetOldestMisses()
+    {
+        while (Volatile.Read(ref _missRecords) > MaxCachedMisses && _missOrder.TryDequeue(out var oldest))
+        {
+            Interlocked.Decrement(ref _missRecords);
+            // Only a cached miss goes: the name may have been deployed (or be looked up again) since.
+            if (_cache.TryGetValue(oldest, out var entry) && entry.IsCompletedSuccessfully && entry.Result is null)
+            {
+                _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(oldest, entry));
+            }
+        }
+    }
+
     private async Task<DeployedFunction?> LoadAsync(string appId, string nameOrId)
     {
+        Interlocked.Increment(ref _lookups);
         var byId = Guid.TryParse(nameOrId, out var id);
         await using var command = dataSource.CreateCommand($"""
             select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text, v.source ? 'files'

@@ -242,13 +242,14 @@ internal sealed partial class InvocationForwarder(
                 return (503, "NO_CAPACITY", capacity.Message);
         }
 
-        // Kestrel refuses a body past the limit while HttpClient streams it to the worker; it arrives wrapped.
-        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not
+        // hex), while HttpClient streams it to the worker; it arrives wrapped. The caller's fault, not the worker's:
+        // answer at once instead of waiting to see how a worker that is fine "ended".
+        if (RequestBodyFailure.Find(ex) is { } bodyFailure)
         {
-            if (inner is BadHttpRequestException { StatusCode: 413 })
-            {
-                return (413, ErrorCodes.PayloadTooLarge, $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes");
-            }
+            return (bodyFailure.Status, bodyFailure.Code, bodyFailure.Status == 413
+                ? $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes"
+                : bodyFailure.Message);
         }
 
         if (deadlinePassed)

@@ -16,6 +16,12 @@ internal sealed record IsolaOptions
     /// <summary>Address Kestrel binds; loopback unless a deployment says otherwise (Kubernetes uses 0.0.0.0).</summary>
     public string BindAddress { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// Base of the <c>endpoint</c> links the API returns (<c>ISOLA_PUBLIC_URL</c>); null uses the address Kestrel
+    /// bound. Never the caller's <c>Host</c> header, which the caller chooses.
+    /// </summary>
+    public Uri? PublicUrl { get; init; }
+
     /// <summary>External PostgreSQL (URL or Npgsql connection string); null runs the embedded cluster.</summary>
     public string? DatabaseUrl { get; init; }
 
@@ -62,6 +68,7 @@ internal sealed record IsolaOptions
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
         Workers = new() { MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")) },
+        PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
     };
 
     private static Isola.Host.Workers.Memory.WorkerMemoryMode MemoryEnforcement(string? value) => value?.Trim().ToLowerInvariant() switch
@@ -71,6 +78,12 @@ internal sealed record IsolaOptions
         "watchdog" => Isola.Host.Workers.Memory.WorkerMemoryMode.Watchdog,
         _ => throw new StartupException($"ISOLA_WORKER_MEMORY_LIMITS={value} is not one of auto, cgroup, watchdog"),
     };
+
+    private static Uri? ParsePublicUrl(string? text) =>
+        text is null ? null
+        : Uri.TryCreate(text.TrimEnd('/'), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0 && url.Fragment.Length == 0
+            ? url
+            : throw new ArgumentException($"ISOLA_PUBLIC_URL must be an http(s) URL such as https://functions.example.com (got '{text}')");
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -174,6 +174,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<AppStore>();
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.

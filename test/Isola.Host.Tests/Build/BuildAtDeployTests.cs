@@ -28,6 +28,32 @@ public sealed class BuildAtDeployTests(HostFixture fixture) : IClassFixture<Host
     }
 
     [Fact]
+    public async Task A_data_URL_import_builds_and_is_not_taken_for_a_host_file()
+    {
+        // The source map lists it as "dataurl:data:...": read as a path, it resolved under the node's build folder,
+        // and the build failed naming that absolute path.
+        var body = await (await Host.DeployAsync(new
+        {
+            name = "data-url",
+            code = "import greeting from \"data:text/javascript,export default 'hi from data'\";\nexport default () => new Response(greeting);\n",
+        })).ShouldSucceedAsync(201);
+        Assert.Equal("data-url", body.GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("data-syntax", "import \"data:text/javascript,export default 1 +\";\nexport default () => new Response('x');\n", "data:")]
+    [InlineData("data-relative", "import \"data:text/javascript,import './nope.js'\";\nexport default () => new Response('x');\n", "data:")]
+    [InlineData("data-host-file", "import x from \"data:text/javascript,import y from 'file:///etc/hostname' with {type: 'text'}; export default y\";\nexport default () => new Response(x);\n", "/etc/hostname")]
+    public async Task A_failing_data_URL_import_names_what_the_code_wrote_never_the_build_folder(string name, string code, string named)
+    {
+        var error = await (await Host.DeployAsync(new { name, code })).ShouldFailAsync(422, "BUILD_FAILED");
+        var text = error.GetProperty("message").GetString()!;
+        Assert.DoesNotContain(Host.Options.DataDir, text);
+        Assert.DoesNotContain("/builds/", text, StringComparison.Ordinal);
+        Assert.Contains(named, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_update_that_does_not_build_keeps_the_current_version()
     {
         await (await Host.DeployAsync(new { name = "stable", code = "export default () => new Response('v1');" })).ShouldSucceedAsync(201);

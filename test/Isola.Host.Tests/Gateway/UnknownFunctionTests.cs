@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Http.Json;
+using Isola.Host.Gateway;
+using Isola.Host.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Isola.Host.Tests.Gateway;
+
+/// <summary>Calls to names that do not exist: answered 404, remembered within a bound, and forgotten by a deploy.</summary>
+public sealed class UnknownFunctionTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    private TestHost Host => fixture.Host;
+
+    private FunctionRegistry Registry => Host.Server.Services.GetRequiredService<FunctionRegistry>();
+
+    [Fact]
+    public async Task Requests_to_many_random_names_leave_the_miss_cache_bounded()
+    {
+        const int Names = 3000;
+        Assert.True(Names > FunctionRegistry.MaxCachedMisses * 2);
+        var statuses = new HashSet<HttpStatusCode>();
+        // Four callers at a time: bounded load, still concurrent like a scan would be.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Names), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+        {
+            using var response = await Host.Anonymous.GetAsync($"/v1/default/fn/scan-{Guid.NewGuid():N}", ct);
+            lock (statuses)
+            {
+                statuses.Add(response.StatusCode);
+            }
+        });
+
+        Assert.Equal([HttpStatusCode.NotFound], statuses);
+        Assert.InRange(Registry.CachedMisses, 1, FunctionRegistry.MaxCachedMisses);
+    }
+
+    [Fact]
+    public async Task A_repeated_miss_is_404_from_the_cache_and_a_later_deploy_of_that_name_is_seen_at_once()
+    {
+        var name = "later-" + Guid.NewGuid().ToString("N")[..8];
+        await (await Host.Caller.GetAsync($"/v1/default/fn/{name}")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        var lookups = Registry.DatabaseLookups;
+        await (await Host.Caller.GetAsync($"/v1/default/fn/{name}")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        Assert.Equal(lookups, Registry.DatabaseLookups); // the second miss cost no query
+
+        await fixture.DeployFixtureAsync(name, "gateway/limits/index.ts");
+        Assert.Equal(HttpStatusCode.OK, (await Host.Caller.GetAsync($"/v1/default/fn/{name}/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_name_that_can_never_exist_is_404_without_a_query()
+    {
+        var lookups = Registry.DatabaseLookups;
+        await (await Host.Caller.GetAsync($"/v1/default/fn/{new string('x', 2000)}")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        await (await Host.Caller.GetAsync("/v1/default/fn/has%20space")).ShouldFailAsync(404, "FUNCTION_NOT_FOUND");
+        Assert.Equal(lookups, Registry.DatabaseLookups);
+    }
+}
