@@ -58,7 +58,21 @@ internal sealed record IsolaOptions
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
+        Workers = new Workers.WorkerOptions { TmpLimitMb = ParseTmpLimit(Environment.GetEnvironmentVariable("ISOLA_WORKER_TMP_MB"), "ISOLA_WORKER_TMP_MB") },
     };
+
+    /// <summary>A worker tmp size in MB (1 to 1,048,576); empty gives the default.</summary>
+    public static int ParseTmpLimit(string? text, string source)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return Isola.Host.Workers.Sandbox.WorkerSandbox.DefaultTmpLimitMb;
+        }
+
+        return int.TryParse(text, out var mb) && mb is >= 1 and <= 1_048_576
+            ? mb
+            : throw new ArgumentException($"{source} must be a size in MB from 1 to 1048576 (got '{text}')");
+    }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

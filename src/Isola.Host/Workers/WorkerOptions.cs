@@ -37,6 +37,12 @@ internal sealed record WorkerOptions
     /// <summary>A version whose worker failed to load answers BOOT_ERROR for this long without retrying the load.</summary>
     public TimeSpan BootFailureBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Size of each worker's tmp (its tmpfs at /tmp and TMPDIR) in MB, where mount namespaces are
+    /// available (decision 009); a write past it fails with "No space left on device".
+    /// </summary>
+    public int TmpLimitMb { get; init; } = Sandbox.WorkerSandbox.DefaultTmpLimitMb;
+
     /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
     public string? RunAsUser { get; init; }
 }

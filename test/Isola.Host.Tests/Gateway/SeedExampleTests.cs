@@ -34,6 +34,7 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         await fixture.DeployFixtureAsync("seed-env", "gateway/butterbase-env/index.ts", new Dictionary<string, object?>
         {
             ["envVars"] = new Dictionary<string, string> { ["API_KEY"] = "secret123", ["BASE_URL"] = upstream.Url },
+            ["network"] = new Dictionary<string, object> { ["allowPrivate"] = true }, // the upstream is on loopback
         });
         var response = await Host.Caller.GetAsync("/v1/default/fn/seed-env");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
