@@ -40,6 +40,9 @@ public sealed class NetworkSandboxTests(GatewayFixture fixture) : IClassFixture<
                 ["network"] = new Dictionary<string, object> { ["allowPrivate"] = true },
             });
         }
+
+        await FirstCall.WarmAsync(Host, "netprobe");
+        await FirstCall.WarmAsync(Host, "netprobe-private");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

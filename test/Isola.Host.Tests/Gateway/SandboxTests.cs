@@ -106,6 +106,7 @@ public sealed class SandboxTests(GatewayFixture fixture) : IClassFixture<Gateway
         {
             ["network"] = new Dictionary<string, object> { ["allowPrivate"] = true },
         });
+        await FirstCall.WarmAsync(Host, "probe-private");
         var result = await (await Host.Caller.GetAsync($"/v1/default/fn/probe-private/fetch?target={Uri.EscapeDataString(upstream.Url + "/")}")).ShouldSucceedAsync();
         Assert.True(result.GetProperty("escaped").GetBoolean(), result.ToString());
         Assert.Equal("200", result.GetProperty("value").GetString());

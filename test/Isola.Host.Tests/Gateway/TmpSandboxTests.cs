@@ -20,6 +20,7 @@ public sealed class TmpSandboxTests : IAsyncLifetime
         {
             var body = new Dictionary<string, object?> { ["name"] = name, ["code"] = TestEnvironment.Fixture("sandbox/tmp-probe/index.ts") };
             await (await _host.Client.PostAsJsonAsync("/v1/default/functions", body)).ShouldSucceedAsync(201);
+            await FirstCall.WarmAsync(_host, name);
         }
     }
 
