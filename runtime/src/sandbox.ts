@@ -142,7 +142,8 @@ export function installSandbox(given: SandboxOptions): void {
     Object.defineProperty(Deno, name, { value, writable: true, configurable: true, enumerable: true });
 
   const listen = Deno.listen;
-  define("listen", function (opts: Deno.ListenOptions & { transport?: string }) {
+  type Endpoint = { transport?: string; hostname?: string; port?: number };
+  define("listen", function (opts: Endpoint) {
     if (opts?.transport !== "unix") refuseListen("Deno.listen");
     return listen(opts as never);
   });
@@ -158,7 +159,7 @@ export function installSandbox(given: SandboxOptions): void {
   }
 
   const connect = Deno.connect;
-  define("connect", function (opts: Deno.ConnectOptions & { transport?: string }) {
+  define("connect", function (opts: Endpoint) {
     if (opts?.transport !== "unix") checkHost(opts?.hostname, opts?.port, "Deno.connect");
     return connect(opts as never);
   });
