@@ -44,6 +44,14 @@ public sealed class NodeCompatibilityTests(GatewayFixture fixture) : IClassFixtu
         Assert.Equal("[]", facts.GetProperty("DenoNetworkInterfaces").GetRawText());
     }
 
+    [Fact]
+    public async Task Fastify_with_its_logger_loads_and_answers()
+    {
+        await fixture.DeployFixtureAsync("fastify", "sandbox/fastify/index.ts");
+        var answer = await (await fixture.Host.Caller.GetAsync("/functions/v1/fastify/hello")).ShouldSucceedAsync();
+        Assert.Equal("fastify", answer.GetProperty("framework").GetString());
+    }
+
     private static async Task<string> ReceiveTextAsync(WebSocket socket, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();

@@ -54,7 +54,10 @@ internal sealed class WorkerSandbox
         ? $"workers sandbox: private /tmp per worker (mount namespace, tmpfs of {TmpLimitMb} MB); network denied to loopback, private, link-local and host addresses by Deno permissions and the runtime guard"
         : "workers sandbox: no mount namespace (not root or unshare unavailable): tmp is a plain folder without a quota and literal /tmp is refused; network denied to loopback, private, link-local and host addresses by Deno permissions and the runtime guard";
 
-    /// <summary>Mount namespaces need root and a working <c>unshare</c>; tried once with a no-op.</summary>
+    /// <summary>
+    /// Mount namespaces need root, a working <c>unshare</c> and the right to mount a tmpfs (containers
+    /// without CAP_SYS_ADMIN lack it); tried once, the way a worker start does it, on a throwaway /tmp.
+    /// </summary>
     public static WorkerSandbox Detect(bool isRoot, int tmpLimitMb)
     {
         if (!isRoot || Environment.GetEnvironmentVariable("ISOLA_NO_NAMESPACES") == "1")
@@ -64,7 +67,8 @@ internal sealed class WorkerSandbox
 
         try
         {
-            using var probe = Process.Start(new ProcessStartInfo("unshare", ["--mount", "--propagation", "private", "--", "true"])
+            using var probe = Process.Start(new ProcessStartInfo("unshare",
+                ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", "PATH=/usr/sbin:/usr/bin:/sbin:/bin; mount -t tmpfs -o size=1m isola-probe /tmp"])
             {
                 UseShellExecute = false,
                 RedirectStandardError = true,
