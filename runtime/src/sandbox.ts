@@ -6,7 +6,7 @@
 //   addresses, takes IPv6 addresses only one by one);
 // - harmless answers for the host facts a function has no business reading (load, interfaces);
 // - a log line when a write fails because the worker's tmp quota is full.
-import { emit } from "./logs.ts";
+import { emit, onLoggedError } from "./logs.ts";
 
 export interface SandboxOptions {
   allowPrivate: boolean;
@@ -107,12 +107,19 @@ function checkUrl(input: unknown, what: string): void {
 
 const NO_SPACE = /No space left on device|os error 28|ENOSPC/;
 
+/** Errors already reported, so a write error that is also thrown uncaught is noted once. */
+const noted = new WeakSet<object>();
+
 /** Says in the invocation log that a failed write hit the worker's tmp quota. */
-export function noteNoSpace(error: unknown): void {
+export function noteNoSpace(error: unknown, inv?: string | null): void {
   if (options.tmpLimitMb === null) return;
+  if (error !== null && typeof error === "object") {
+    if (noted.has(error)) return;
+    noted.add(error);
+  }
   const text = error instanceof Error ? `${error.message} ${(error as { code?: string }).code ?? ""}` : String(error);
   if (NO_SPACE.test(text)) {
-    emit("error", `tmp is full: this worker's /tmp holds at most ${options.tmpLimitMb} MB; the write was refused (No space left on device)`);
+    emit("error", `tmp is full: this worker's /tmp holds at most ${options.tmpLimitMb} MB; the write was refused (No space left on device)`, inv);
   }
 }
 
@@ -137,6 +144,8 @@ function watchWrites<T extends (...args: never[]) => unknown>(fn: T): T {
 /** Replaces the Deno and web network entry points; runs once, before any function code. */
 export function installSandbox(given: SandboxOptions): void {
   options = given;
+  // Writes through node:fs or streams are not wrapped: their ENOSPC is noted when it is logged.
+  onLoggedError(noteNoSpace);
   const D = Deno as unknown as Record<string, unknown>;
   const define = (name: string, value: unknown) =>
     Object.defineProperty(Deno, name, { value, writable: true, configurable: true, enumerable: true });

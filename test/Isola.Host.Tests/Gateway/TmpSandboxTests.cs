@@ -87,6 +87,12 @@ public sealed class TmpSandboxTests : IAsyncLifetime
         await InvocationLogs.WaitForAsync(_host, "tmp-a", invocationId, inv => inv.GetProperty("logs").EnumerateArray()
             .Any(line => line.GetProperty("msg").GetString()!.Contains($"tmp is full: this worker's /tmp holds at most {TmpLimitMb} MB", StringComparison.Ordinal)));
 
+        // Through node:fs and not caught: a FUNCTION_ERROR whose log says the same.
+        var node = await _host.Caller.GetAsync($"/v1/default/fn/tmp-a/nodefill?name=node&mb={TmpLimitMb + 4}");
+        Assert.Equal(500, (int)node.StatusCode);
+        await InvocationLogs.WaitForAsync(_host, "tmp-a", node.Headers.GetValues("x-isola-invocation-id").Single(), inv => inv.GetProperty("logs").EnumerateArray()
+            .Any(line => line.GetProperty("msg").GetString()!.Contains("tmp is full", StringComparison.Ordinal)));
+
         // The next invocation starts with an emptied tmp and can write again.
         var after = await ProbeAsync("tmp-a", "fill", "again", mb: 2);
         Assert.True(after.GetProperty("ok").GetBoolean(), after.ToString());
