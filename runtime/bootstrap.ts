@@ -6,11 +6,12 @@ import { logError, patchConsole, patchStreams, writeLine } from "./src/logs.ts";
 import { installEnv, setTmpVar } from "./src/env.ts";
 import { loadAsyncContext } from "./src/context.ts";
 import { setIdleHook } from "./src/activity.ts";
-import { setTmpDir, wipeTmp } from "./src/tmp.ts";
+import { keepInTmp, setTmpDir, wipeTmp } from "./src/tmp.ts";
 import { installNodeListen } from "./src/node-listen.ts";
 import { handleInvocation, targetOf, warmUp } from "./src/invoke.ts";
 import { handleControl } from "./src/control.ts";
 import { connectHost, setHostSocket } from "./src/host-calls.ts";
+import { installNodeSandbox, installSandbox, sandboxOptions } from "./src/sandbox.ts";
 
 const workerDir = Deno.args[0]?.replace(/\/+$/, "");
 if (!workerDir) {
@@ -24,10 +25,15 @@ const tmpDir = `${workerDir}/tmp`;
 // Taken before the bundle can replace it with the capturing version.
 const serve = Deno.serve;
 
+installSandbox(sandboxOptions(Deno.args.slice(1)));
 installEnv();
 setTmpVar(tmpDir);
 patchConsole();
 setTmpDir(tmpDir);
+// A worker dir under /tmp is bound back into the worker's private /tmp (the host's mount script):
+// wiping that entry would delete the worker's own folder through the bind.
+const underTmp = /^\/tmp\/([^/]+)\//.exec(workerDir + "/");
+if (underTmp) keepInTmp(underTmp[1]);
 setIdleHook(wipeTmp);
 
 // A worker never outlives its host: if the host dies (even by SIGKILL) the worker is re-parented,
@@ -69,6 +75,7 @@ function startDeferred(): Promise<void> {
     await loadAsyncContext();
     const http = await import("node:http");
     installNodeListen(http, tmpDir);
+    installNodeSandbox(await import("node:net"), (await import("node:os")).default, await import("node:dgram"));
     patchStreams();
     await warmUp();
     // The call channel is opened ahead of the first invocation; a host without one (the runtime's

@@ -78,10 +78,18 @@ export function formatArgs(args: readonly unknown[]): string {
   return parts.join(" ");
 }
 
+let errorHook: ((error: unknown, inv?: string | null) => void) | null = null;
+
+/** Lets the sandbox add a line of its own after a logged error (e.g. "tmp is full"). */
+export function onLoggedError(hook: (error: unknown, inv?: string | null) => void): void {
+  errorHook = hook;
+}
+
 /** Logs an error with its stack (or its inspection when it is not an Error). */
 export function logError(error: unknown, prefix?: string, inv?: string | null): void {
   const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : show(error);
   emit("error", prefix ? `${prefix}: ${text}` : text, inv);
+  errorHook?.(error, inv);
 }
 
 let groupIndent = "";

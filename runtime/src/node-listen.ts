@@ -14,6 +14,14 @@ import { bridgeSockets, isWebSocketUpgrade, upgradeWebSocket } from "./websocket
 
 /** Private header naming the invocation a relayed request belongs to; removed before the app sees it. */
 const TOKEN_HEADER = "x-isola-relay-token";
+/** Private header carrying a relayed WebSocket handshake's real Host (see relayWebSocket). */
+const HOST_HEADER = "x-isola-relay-host";
+/**
+ * Authority of relayed WebSocket handshakes. The relay goes through a Unix-socket "proxy", so this
+ * name is never resolved; the request's own host (the node's address, e.g. 127.0.0.1:8787) would be
+ * refused by the worker's network rules, which close the node's port to function code.
+ */
+const RELAY_AUTHORITY = "isola-relay.invalid";
 const LISTEN_TIMEOUT_MS = 10_000;
 
 interface Relayed {
@@ -51,9 +59,14 @@ function claim(req: NodeHttp.IncomingMessage): Relayed | undefined {
   const token = req.headers[TOKEN_HEADER];
   if (typeof token !== "string") return undefined;
   delete req.headers[TOKEN_HEADER];
+  const host = req.headers[HOST_HEADER];
+  delete req.headers[HOST_HEADER];
+  if (typeof host === "string") req.headers.host = host;
   const raw = req.rawHeaders;
   for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (raw[i].toLowerCase() === TOKEN_HEADER) raw.splice(i, 2);
+    const name = raw[i].toLowerCase();
+    if (name === TOKEN_HEADER || name === HOST_HEADER) raw.splice(i, 2);
+    else if (name === "host" && typeof host === "string") raw[i + 1] = host;
   }
   // WebSocket handshakes arrive through a unix "proxy" client, in absolute form.
   if (req.url && /^[a-z]+:\/\//i.test(req.url)) {
@@ -177,10 +190,15 @@ async function relayWebSocket(node: NodeTarget, inv: Invocation): Promise<Respon
     headers.append(name, value);
   }
   headers.set(TOKEN_HEADER, token);
+  headers.set(HOST_HEADER, url.host);
   const protocols = (inv.request.headers.get("sec-websocket-protocol") ?? "")
     .split(",").map((p) => p.trim()).filter((p) => p !== "");
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: node.socketPath } });
-  const back = new NativeWebSocket(`ws://${url.host}${url.pathname}${url.search}`, { client, headers, protocols });
+  const back = new NativeWebSocket(`ws://${RELAY_AUTHORITY}${url.pathname}${url.search}`, { client, headers, protocols });
+  // The app may send as soon as its handshake is done, before the caller's side is bridged.
+  const early: (string | ArrayBuffer | Blob)[] = [];
+  back.binaryType = "arraybuffer";
+  back.onmessage = (event) => early.push(event.data);
   try {
     const opened = new Promise<void>((resolve, reject) => {
       back.onopen = () => resolve();
@@ -196,7 +214,7 @@ async function relayWebSocket(node: NodeTarget, inv: Invocation): Promise<Respon
   }
   const { socket, response } = upgradeWebSocket(inv.request, { protocol: back.protocol || undefined });
   // An open socket is work in progress: the worker is not idle until it closes.
-  waitUntil(bridgeSockets(socket, back).finally(() => client.close()));
+  waitUntil(bridgeSockets(socket, back, early).finally(() => client.close()));
   return response;
 }
 

@@ -35,10 +35,11 @@ export function isWebSocketUpgrade(request: Request): boolean {
 
 /**
  * Relays messages between the caller's socket and one opened to the function's own server,
- * closing each side when the other closes. Resolves when both are closed.
+ * closing each side when the other closes. Resolves when both are closed. `early` holds what the
+ * back socket received before the bridge existed (a server greeting sent right after the handshake).
  */
-export function bridgeSockets(front: WebSocket, back: WebSocket): Promise<void> {
-  const queued: (string | ArrayBuffer | Blob)[] = [];
+export function bridgeSockets(front: WebSocket, back: WebSocket, early: (string | ArrayBuffer | Blob)[] = []): Promise<void> {
+  const queued: (string | ArrayBuffer | Blob)[] = early;
   back.binaryType = "arraybuffer";
   front.binaryType = "arraybuffer";
   front.onopen = () => {

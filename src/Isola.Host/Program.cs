@@ -5,11 +5,12 @@ namespace Isola.Host;
 internal static class Program
 {
     private const string Usage = """
-        Usage: isola serve [--port N] [--data-dir DIR]
+        Usage: isola serve [--port N] [--data-dir DIR] [--worker-tmp-mb N]
 
           serve     start a node: embedded PostgreSQL (unless ISOLA_DATABASE_URL is set), the API and the gateway
             --port N        port on 127.0.0.1 (default 8787, or ISOLA_PORT; 0 picks a free port)
             --data-dir DIR  state folder (default ./.isola, or ISOLA_DATA_DIR)
+            --worker-tmp-mb N  size of each worker's private /tmp in MB (default 512, or ISOLA_WORKER_TMP_MB)
 
         Environment: ISOLA_DATABASE_URL, ISOLA_MASTER_KEY, ISOLA_ADMIN_KEY, ISOLA_DENO, ISOLA_BIND, ISOLA_PUBLIC_URL, ISOLA_LOG_LEVEL
         """;
@@ -44,6 +45,7 @@ internal static class Program
     {
         var port = ParsePort(Environment.GetEnvironmentVariable("ISOLA_PORT"), "ISOLA_PORT") ?? IsolaOptions.DefaultPort;
         var dataDir = Environment.GetEnvironmentVariable("ISOLA_DATA_DIR") is { Length: > 0 } envDir ? envDir : ".isola";
+        int? tmpLimitMb = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -54,12 +56,20 @@ internal static class Program
                 case "--data-dir":
                     dataDir = Next(args, ref i);
                     break;
+                case "--worker-tmp-mb":
+                    tmpLimitMb = IsolaOptions.ParseTmpLimit(Next(args, ref i), "--worker-tmp-mb");
+                    break;
                 default:
                     throw new ArgumentException($"unknown option '{args[i]}' for serve");
             }
         }
 
         var options = IsolaOptions.FromEnvironment(dataDir) with { Port = port };
+        if (tmpLimitMb is { } mb)
+        {
+            options = options with { Workers = options.Workers with { TmpLimitMb = mb } };
+        }
+
         var level = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("ISOLA_LOG_LEVEL"), ignoreCase: true, out var parsed)
             ? parsed
             : LogLevel.Information;

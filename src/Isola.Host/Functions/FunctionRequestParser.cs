@@ -21,7 +21,7 @@ internal static partial class FunctionRequestParser
     private static readonly string[] KnownFields =
     [
         "name", "code", "files", "entrypoint", "description", "envVars", "timeoutMs", "memoryLimitMb", "trigger", "triggers", "methods",
-        "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth", "internal",
+        "allowUnauthenticated", "passAllHeaders", "bindings", "context", "verifyJwt", "auth", "internal", "network",
     ];
 
     /// <summary>Size limits a body is checked against.</summary>
@@ -181,6 +181,9 @@ internal static partial class FunctionRequestParser
                 case "bindings":
                     settings = settings with { Bindings = ParseBindings(value) };
                     break;
+                case "network":
+                    settings = settings with { Network = ParseNetwork(value, field) };
+                    break;
                 default:
                     throw ApiException.InvalidField(field, $"is not a known field; known fields are {string.Join(", ", KnownFields)}");
             }
@@ -194,6 +197,32 @@ internal static partial class FunctionRequestParser
         }
 
         return new FunctionRequest(name, source, env, settings, given);
+    }
+
+    /// <summary><c>network: {"allowPrivate": bool}</c>; null restores the default (public internet only).</summary>
+    private static NetworkSettings ParseNetwork(JsonElement value, string field)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return NetworkSettings.Default;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ApiException.InvalidField(field, "must be an object such as {\"allowPrivate\": true}");
+        }
+
+        var network = NetworkSettings.Default;
+        foreach (var property in value.EnumerateObject())
+        {
+            network = property.Name switch
+            {
+                "allowPrivate" => network with { AllowPrivate = RequireBool(property.Value, $"{field}.allowPrivate") },
+                _ => throw ApiException.InvalidField($"{field}.{Truncate(property.Name)}", "is not a known field; the known field is allowPrivate"),
+            };
+        }
+
+        return network;
     }
 
     private static FunctionSource? ChooseSource(string? code, Dictionary<string, byte[]>? files, string? entrypoint,

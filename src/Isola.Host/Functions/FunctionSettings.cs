@@ -45,6 +45,9 @@ internal sealed record FunctionSettings
 
     public IReadOnlyList<BindingSpec> Bindings { get; init; } = [];
 
+    /// <summary>Where the function may connect; public internet only unless it opts in to private addresses.</summary>
+    public NetworkSettings Network { get; init; } = NetworkSettings.Default;
+
     /// <summary>MolnOS grouping label.</summary>
     public string? Context { get; init; }
 

@@ -67,7 +67,11 @@ internal sealed record IsolaOptions
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
-        Workers = new() { MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")) },
+        Workers = new Workers.WorkerOptions
+        {
+            MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")),
+            TmpLimitMb = ParseTmpLimit(Environment.GetEnvironmentVariable("ISOLA_WORKER_TMP_MB"), "ISOLA_WORKER_TMP_MB"),
+        },
         PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
     };
 
@@ -84,6 +88,19 @@ internal sealed record IsolaOptions
         : Uri.TryCreate(text.TrimEnd('/'), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0 && url.Fragment.Length == 0
             ? url
             : throw new ArgumentException($"ISOLA_PUBLIC_URL must be an http(s) URL such as https://functions.example.com (got '{text}')");
+
+    /// <summary>A worker tmp size in MB (1 to 1,048,576); empty gives the default.</summary>
+    public static int ParseTmpLimit(string? text, string source)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return Isola.Host.Workers.Sandbox.WorkerSandbox.DefaultTmpLimitMb;
+        }
+
+        return int.TryParse(text, out var mb) && mb is >= 1 and <= 1_048_576
+            ? mb
+            : throw new ArgumentException($"{source} must be a size in MB from 1 to 1048576 (got '{text}')");
+    }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

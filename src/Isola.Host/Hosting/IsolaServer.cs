@@ -10,6 +10,7 @@ using Isola.Host.Gateway;
 using Isola.Host.Observability;
 using Isola.Host.Workers;
 using Isola.Host.Workers.Calls;
+using Isola.Host.Workers.Sandbox;
 using Isola.Host.Secrets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -101,6 +102,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
             LogListening(logger, address);
+            LogSandbox(logger, app.Services.GetRequiredService<WorkerLaunch>().Sandbox.Describe());
             return new IsolaServer(app, dataSource, postgres, dataLock, new Uri(address), adminKey, applied);
         }
         catch
@@ -188,7 +190,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
         services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
             // A worker's own socket, and the one node servers listen on in its tmp.
-            Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache")));
+            Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache"),
+            WorkerSandbox.Detect(UnixUser.IsRoot, options.Workers.TmpLimitMb)));
         // Calls from functions to the host (ctx.db …) over each worker's host.sock, checked by capability.
         services.AddSingleton(options.HostCalls);
         services.AddSingleton<InvocationCapabilities>();
@@ -227,4 +230,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
     private static partial void LogListening(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sandbox}")]
+    private static partial void LogSandbox(ILogger logger, string sandbox);
 }

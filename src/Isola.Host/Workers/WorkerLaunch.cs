@@ -1,12 +1,22 @@
+using Isola.Host.Workers.Sandbox;
+
 namespace Isola.Host.Workers;
 
 /// <summary>
-/// Builds the sandboxed Deno command line of PROTOCOL.md: network but not the host's port or
-/// link-local metadata addresses, reads only in the worker's folder, writes only its tmp and
-/// socket, no env/run/ffi/sys, and a V8 heap cap.
+/// Builds the sandboxed Deno command line of PROTOCOL.md: network but not loopback, private,
+/// link-local or the host's own addresses (unless the function allows private ones), reads only in
+/// the worker's folder, writes only its tmp (and /tmp when it is the worker's own) and socket,
+/// no env/run/ffi, harmless sys calls only, and a V8 heap cap; wrapped in the node's sandbox.
 /// </summary>
-internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, string workersRoot, string denoCache)
+internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, string workersRoot, string denoCache, WorkerSandbox? sandbox = null)
 {
+    /// <summary>
+    /// System calls answered for real: what frameworks read at start (Fastify/pino read the hostname).
+    /// Not networkInterfaces (the host's addresses), loadavg or getPriority (the host's load): the
+    /// runtime answers those with harmless constants, as Supabase's edge-runtime does.
+    /// </summary>
+    public const string AllowedSys = "hostname,osRelease,osUptime,uid,gid,userInfo,homedir,cpus,systemMemoryInfo";
+
     public string DenoPath => denoPath;
 
     /// <summary>The runtime entry; throws <see cref="WorkerBootException"/> when it cannot be found.</summary>
@@ -16,28 +26,41 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
 
     public string DenoCache => denoCache;
 
-    public IReadOnlyList<string> Arguments(string workerDir, int memoryLimitMb, int hostPort)
-    {
-        // Deno takes IPv4 CIDR ranges but no IPv6 ones: the IPv6 metadata endpoints are listed one by one.
-        var denied = new List<string> { "169.254.0.0/16", "[fd00:ec2::254]", "[fe80::a9fe:a9fe]" };
-        if (hostPort > 0)
-        {
-            denied.AddRange([$"127.0.0.1:{hostPort}", $"localhost:{hostPort}", $"0.0.0.0:{hostPort}", $"[::1]:{hostPort}"]);
-        }
+    public WorkerSandbox Sandbox { get; } = sandbox ?? WorkerSandbox.Detect(isRoot: false, WorkerSandbox.DefaultTmpLimitMb);
 
-        return
+    public IReadOnlyList<string> Arguments(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate = false)
+    {
+        var tmp = Path.Combine(workerDir, "tmp");
+        // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
+        var writable = tmp + "," + Path.Combine(workerDir, "worker.sock") + "," + Path.Combine(workerDir, "host.sock") + (Sandbox.PrivateTmp ? ",/tmp" : "");
+        List<string> arguments =
         [
             // no-legacy-abort: request.signal aborts on cancellation only; the legacy abort after every
             // response costs a warning object and a DOMException per invocation (runtime/PROTOCOL.md).
             "run", "--quiet", "--no-prompt", "--no-config", "--no-lock", "--unstable-no-legacy-abort",
-            "--allow-net", "--deny-net=" + string.Join(',', denied),
-            "--allow-read=" + workerDir,
-            // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
-            "--allow-write=" + Path.Combine(workerDir, "tmp") + "," + Path.Combine(workerDir, "worker.sock") + "," + Path.Combine(workerDir, "host.sock"),
+            "--allow-net", "--deny-net=" + string.Join(',', NetworkDenyList.For(allowPrivate, hostPort)),
+            "--allow-read=" + workerDir + (Sandbox.PrivateTmp ? ",/tmp" : ""),
+            "--allow-write=" + writable,
+            "--allow-sys=" + AllowedSys,
             $"--v8-flags=--max-old-space-size={memoryLimitMb}",
             bootstrapPath.Value, workerDir,
         ];
+        if (Sandbox.PrivateTmp)
+        {
+            arguments.Add($"--tmp-limit-mb={Sandbox.TmpLimitMb}");
+        }
+
+        if (allowPrivate)
+        {
+            arguments.Add("--allow-private");
+        }
+
+        return arguments;
     }
+
+    /// <summary>The program and arguments that start a worker, as <paramref name="runAs"/> when given, inside the sandbox.</summary>
+    public (string FileName, List<string> Arguments) Command(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate, (uint Uid, uint Gid)? runAs) =>
+        Sandbox.Wrap(workerDir, runAs, denoPath, Arguments(workerDir, memoryLimitMb, hostPort, allowPrivate));
 
     public Dictionary<string, string?> Environment(string workerDir) => new()
     {

@@ -50,6 +50,12 @@ internal sealed record WorkerOptions
     /// <summary>How often the RSS watchdog samples each worker, from one reading to the next; what a worker allocates within it can overshoot the limit.</summary>
     public TimeSpan WatchdogInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// Size of each worker's tmp (its tmpfs at /tmp and TMPDIR) in MB, where mount namespaces are
+    /// available (decision 009); a write past it fails with "No space left on device".
+    /// </summary>
+    public int TmpLimitMb { get; init; } = Sandbox.WorkerSandbox.DefaultTmpLimitMb;
+
     /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
     public string? RunAsUser { get; init; }
 }

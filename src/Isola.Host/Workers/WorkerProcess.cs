@@ -100,7 +100,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, WorkerMemoryLimits memoryLimits, int memoryLimitMb, int hostPort,
         (uint Uid, uint Gid)? runAs, IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
-        (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null)
+        (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null, bool allowPrivate = false)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
         var directory = Path.Combine(launch.WorkersRoot, id);
@@ -119,20 +119,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        var arguments = launch.Arguments(directory, memoryLimitMb, hostPort);
-        if (runAs is { } account)
-        {
-            info.FileName = "setpriv";
-            foreach (var arg in new[] { $"--reuid={account.Uid}", $"--regid={account.Gid}", "--clear-groups", "--", launch.DenoPath })
-            {
-                info.ArgumentList.Add(arg);
-            }
-        }
-        else
-        {
-            info.FileName = launch.DenoPath;
-        }
-
+        var (fileName, arguments) = launch.Command(directory, memoryLimitMb, hostPort, allowPrivate, runAs);
+        info.FileName = fileName;
         foreach (var arg in arguments)
         {
             info.ArgumentList.Add(arg);

@@ -132,9 +132,11 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     internal async Task<WorkerProcess> CreateWorkerAsync(DeployedFunction function)
     {
         var cancellationToken = _stopping.Token;
-        var worker = function.Settings.MemoryLimitMb == FunctionSettings.DefaultMemoryLimitMb ? TakeGeneric() : null;
+        // Pre-started workers have the default limit and network rules; any other launch line starts fresh.
+        var allowPrivate = function.Settings.Network.AllowPrivate;
+        var worker = function.Settings.MemoryLimitMb == FunctionSettings.DefaultMemoryLimitMb && !allowPrivate ? TakeGeneric() : null;
         TopUpGeneric();
-        worker ??= await StartProcessAsync(function.Settings.MemoryLimitMb, cancellationToken);
+        worker ??= await StartProcessAsync(function.Settings.MemoryLimitMb, cancellationToken, allowPrivate);
         try
         {
             var functionDir = Path.Combine(worker.Directory, "functions", function.Name);
@@ -241,10 +243,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken)
+    private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken, bool allowPrivate = false)
     {
         var worker = await WorkerProcess.StartAsync(_launch, _memoryLimits, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken,
-            (_calls, _callOptions));
+            (_calls, _callOptions), allowPrivate);
         Interlocked.Increment(ref _started);
         return worker;
     }

@@ -34,7 +34,9 @@ public sealed class SeedExampleTests(GatewayFixture fixture) : IClassFixture<Gat
         await fixture.DeployFixtureAsync("seed-env", "gateway/butterbase-env/index.ts", new Dictionary<string, object?>
         {
             ["envVars"] = new Dictionary<string, string> { ["API_KEY"] = "secret123", ["BASE_URL"] = upstream.Url },
+            ["network"] = new Dictionary<string, object> { ["allowPrivate"] = true }, // the upstream is on loopback
         });
+        await FirstCall.WarmAsync(Host, "seed-env");
         var response = await Host.Caller.GetAsync("/v1/default/fn/seed-env");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("data for Bearer secret123", await response.Content.ReadAsStringAsync());

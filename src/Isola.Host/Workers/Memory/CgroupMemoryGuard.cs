@@ -56,7 +56,15 @@ internal sealed class CgroupMemoryGuard : IWorkerMemoryGuard
         // The process first, so whatever it forks from now on is born inside; then anything it forked already.
         foreach (var member in ProcessTree.Of(pid))
         {
-            Write(_directory, "cgroup.procs", member.ToString(CultureInfo.InvariantCulture));
+            try
+            {
+                Write(_directory, "cgroup.procs", member.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (IOException) when (!Directory.Exists($"/proc/{member}"))
+            {
+                // Gone before it could be moved (the sandbox wrapper's short-lived mount helpers, or a
+                // worker that died at once, whose exit is reported on its own): nothing left to bound.
+            }
         }
     }
 
