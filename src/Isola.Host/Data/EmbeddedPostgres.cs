@@ -55,6 +55,14 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         if (runAs is { } user)
         {
             UnixUser.MakeAncestorsSearchable(dataDir, dir => LogMadeSearchable(logger, dir, user.Uid));
+            // The data dir itself too: one made by `mktemp -d` is 0700, and initdb (as the service user)
+            // could not reach pg/ inside it. Search only (0711): the keys beside it stay unlistable and 0600.
+            var mode = File.GetUnixFileMode(dataDir);
+            if ((mode & UnixFileMode.OtherExecute) == 0)
+            {
+                File.SetUnixFileMode(dataDir, mode | UnixFileMode.OtherExecute);
+                LogMadeSearchable(logger, dataDir, user.Uid);
+            }
         }
 
         if (!File.Exists(Path.Combine(pgData, "PG_VERSION")))
