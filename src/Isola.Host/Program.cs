@@ -11,7 +11,8 @@ internal static class Program
             --port N        port on 127.0.0.1 (default 8787, or ISOLA_PORT; 0 picks a free port)
             --data-dir DIR  state folder (default ./.isola, or ISOLA_DATA_DIR)
 
-        Environment: ISOLA_DATABASE_URL, ISOLA_MASTER_KEY, ISOLA_ADMIN_KEY, ISOLA_DENO, ISOLA_BIND, ISOLA_PUBLIC_URL, ISOLA_LOG_LEVEL
+        Environment: ISOLA_DATABASE_URL, ISOLA_MASTER_KEY, ISOLA_ADMIN_KEY, ISOLA_DENO, ISOLA_BIND, ISOLA_PUBLIC_URL, ISOLA_LOG_LEVEL,
+          ISOLA_PG_RESTART_ATTEMPTS (restarts of a dead embedded PostgreSQL before the node exits with code 3; default 5)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -72,6 +73,12 @@ internal static class Program
             _ => "Admin API key: the one given in ISOLA_ADMIN_KEY",
         });
         await server.WaitForShutdownAsync();
+        if (server.FatalError is { } fatal)
+        {
+            // Non-zero so systemd, Kubernetes or a shell loop starts the node again.
+            return Fail(fatal, 3);
+        }
+
         return 0;
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Isola.Host.Data;
 using Isola.Host.Workers;
 using Npgsql;
 using NpgsqlTypes;
@@ -151,9 +152,10 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
             try
             {
                 await WriteAsync(due.Select(p => p.Record).ToList(), CancellationToken.None);
+                due.Clear(); // stored: a failure appending late lines below must not store them twice
                 await AppendLateLinesAsync(CancellationToken.None);
             }
-            catch (Exception ex) when (!stopping && IsOutage(ex))
+            catch (Exception ex) when (!stopping && DatabaseOutage.Is(ex))
             {
                 // The database is down or restarting: keep the records (with their console lines)
                 // for the next tick, up to a bound; calls never wait for this.
@@ -175,7 +177,7 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
                     LogWriteDeferred(_logger, ex.Message);
                 }
             }
-            catch (Exception ex) when (IsOutage(ex) || ex is InvalidOperationException)
+            catch (Exception ex) when (DatabaseOutage.Is(ex) || ex is InvalidOperationException or IOException)
             {
                 LogWriteFailed(_logger, due.Count, ex.Message);
                 foreach (var (record, _) in due)
@@ -190,15 +192,6 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
             }
         }
     }
-
-    /// <summary>The database did not answer (connection refused, broken, shutting down or starting up), as opposed to a bad row.</summary>
-    internal static bool IsOutage(Exception ex) => ex switch
-    {
-        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("57", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
-        NpgsqlException => true,
-        IOException or System.Net.Sockets.SocketException or TimeoutException => true,
-        _ => false,
-    };
 
     private async Task WriteAsync(List<InvocationRecord> records, CancellationToken cancellationToken)
     {
