@@ -46,7 +46,9 @@ public sealed class NodeResilienceTests
             using var admin = Client(url, await AdminKeyAsync(dataDir));
             using var anyone = new HttpClient { BaseAddress = url };
             await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "warm", code = Code, auth = "public" })).ShouldSucceedAsync(201);
-            Assert.Equal("hello", await (await anyone.GetAsync("/v1/default/fn/warm")).Content.ReadAsStringAsync());
+            // Warm it up (on a loaded machine the first start may outlast the queue wait: retry).
+            var first = await WaitForStatusAsync(() => anyone.GetAsync("/v1/default/fn/warm"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.Equal("hello", await first.Content.ReadAsStringAsync());
 
             // Hold the outage open: with PG_VERSION away every restart fails at once (PostgreSQL reads
             // it only at start, so the running server does not notice).
@@ -57,12 +59,6 @@ public sealed class NodeResilienceTests
             // Calls that need the database: 503 with the code, never 500.
             var deploy = await WaitForStatusAsync(() => admin.PostAsJsonAsync("/v1/default/functions", new { name = "during", code = Code }), HttpStatusCode.ServiceUnavailable);
             Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(deploy));
-            var list = await admin.GetAsync("/v1/default/functions");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, list.StatusCode);
-            Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(list));
-            var unknown = await anyone.GetAsync("/v1/default/fn/never-deployed");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, unknown.StatusCode);
-            Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(unknown));
             // /health says 503 at once, and "restarting" once the watch (every 0.5 s) has seen the death.
             var deadline = DateTime.UtcNow.AddSeconds(30);
             string? state;
@@ -76,6 +72,12 @@ public sealed class NodeResilienceTests
             }
             while (state != "restarting" && DateTime.UtcNow < deadline);
             Assert.Equal("restarting", state);
+            var list = await admin.GetAsync("/v1/default/functions");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, list.StatusCode);
+            Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(list));
+            var unknown = await anyone.GetAsync("/v1/default/fn/never-deployed");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unknown.StatusCode);
+            Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(unknown));
 
             // A warm function needs no database: it keeps answering through the outage.
             for (var i = 0; i < 20; i++)
@@ -89,11 +91,13 @@ public sealed class NodeResilienceTests
             await WaitForStatusAsync(() => anyone.GetAsync("/health"), HttpStatusCode.OK, TimeSpan.FromSeconds(90));
             Assert.NotEqual(postmaster, PostmasterPid(dataDir));
             await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "after", code = Code, auth = "public" })).ShouldSucceedAsync(201);
-            Assert.Equal("hello", await (await anyone.GetAsync("/v1/default/fn/after")).Content.ReadAsStringAsync());
-            Assert.Equal(HttpStatusCode.OK, (await anyone.GetAsync("/v1/default/fn/warm")).StatusCode);
+            var after = await WaitForStatusAsync(() => anyone.GetAsync("/v1/default/fn/after"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.Equal("hello", await after.Content.ReadAsStringAsync());
+            await WaitForStatusAsync(() => anyone.GetAsync("/v1/default/fn/warm"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
             // The registry resynced: an update made after the outage is what callers get.
             await (await admin.PutAsJsonAsync("/v1/default/functions/warm", new { code = "export default () => new Response('v2');" })).ShouldSucceedAsync();
-            Assert.Equal("v2", await (await anyone.GetAsync("/v1/default/fn/warm")).Content.ReadAsStringAsync());
+            var updated = await WaitForStatusAsync(() => anyone.GetAsync("/v1/default/fn/warm"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.Equal("v2", await updated.Content.ReadAsStringAsync());
             Assert.DoesNotContain("INTERNAL_ERROR", node.Output);
             Assert.Equal(0, await node.TerminateAsync());
         }
