@@ -156,6 +156,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             Interlocked.Increment(ref _loaded);
             return worker;
         }
+        catch (Exception ex) when (DatabaseOutage.Is(ex))
+        {
+            // The code is read from the database (files, or an artifact not cached on disk). Say so
+            // plainly; Npgsql's message would show callers the database socket's path.
+            await worker.DisposeAsync();
+            throw new WorkerBootException("the function's code could not be read: the database is unavailable (down or restarting); retry shortly");
+        }
         catch
         {
             await worker.DisposeAsync();

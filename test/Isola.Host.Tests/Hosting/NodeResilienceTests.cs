@@ -50,6 +50,16 @@ public sealed class NodeResilienceTests
             var first = await WaitForStatusAsync(() => anyone.GetAsync("/v1/default/fn/warm"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
             Assert.Equal("hello", await first.Content.ReadAsStringAsync());
 
+            // Known to the node (a GET answered 405 put it in the registry) but never started: its files are in the database.
+            await (await admin.PostAsJsonAsync("/v1/default/functions", new
+            {
+                name = "cold",
+                files = new Dictionary<string, string> { ["index.ts"] = Code },
+                methods = new[] { "POST" },
+                auth = "public",
+            })).ShouldSucceedAsync(201);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await anyone.GetAsync("/v1/default/fn/cold")).StatusCode);
+
             // Hold the outage open: with PG_VERSION away every restart fails at once (PostgreSQL reads
             // it only at start, so the running server does not notice).
             File.Move(pgVersion, pgVersion + ".away");
@@ -78,6 +88,12 @@ public sealed class NodeResilienceTests
             var unknown = await anyone.GetAsync("/v1/default/fn/never-deployed");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, unknown.StatusCode);
             Assert.Equal("DATABASE_UNAVAILABLE", await ErrorCodeAsync(unknown));
+
+            var cold = await anyone.PostAsync("/v1/default/fn/cold", null);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, cold.StatusCode);
+            var coldBody = await cold.Content.ReadAsStringAsync();
+            Assert.Contains("the database is unavailable", coldBody);
+            Assert.DoesNotContain(".s.PGSQL", coldBody); // the socket path stays private
 
             // A warm function needs no database: it keeps answering through the outage.
             for (var i = 0; i < 20; i++)
