@@ -12,7 +12,8 @@ internal static class Program
             --data-dir DIR  state folder (default ./.isola, or ISOLA_DATA_DIR)
             --worker-tmp-mb N  size of each worker's private /tmp in MB (default 512, or ISOLA_WORKER_TMP_MB)
 
-        Environment: ISOLA_DATABASE_URL, ISOLA_MASTER_KEY, ISOLA_ADMIN_KEY, ISOLA_DENO, ISOLA_BIND, ISOLA_PUBLIC_URL, ISOLA_LOG_LEVEL
+        Environment: ISOLA_DATABASE_URL, ISOLA_MASTER_KEY, ISOLA_ADMIN_KEY, ISOLA_DENO, ISOLA_BIND, ISOLA_PUBLIC_URL, ISOLA_LOG_LEVEL,
+          ISOLA_PG_RESTART_ATTEMPTS (restarts of a dead embedded PostgreSQL before the node exits with code 3; default 5)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -82,6 +83,12 @@ internal static class Program
             _ => "Admin API key: the one given in ISOLA_ADMIN_KEY",
         });
         await server.WaitForShutdownAsync();
+        if (server.FatalError is { } fatal)
+        {
+            // Non-zero so systemd, Kubernetes or a shell loop starts the node again.
+            return Fail(fatal, 3);
+        }
+
         return 0;
     }
 

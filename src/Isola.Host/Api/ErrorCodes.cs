@@ -15,5 +15,6 @@ internal static class ErrorCodes
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
     public const string BuildFailed = "BUILD_FAILED";
+    public const string DatabaseUnavailable = "DATABASE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
 }

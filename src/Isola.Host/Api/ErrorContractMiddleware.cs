@@ -27,6 +27,14 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         {
             return; // The client went away; nobody is left to answer.
         }
+        catch (Exception ex) when (!context.Response.HasStarted && Data.DatabaseOutage.Is(ex))
+        {
+            // Not a bug in the request or the server: the database is down or restarting. Retry later.
+            await ErrorResponse.WriteAsync(context, 503, ErrorCodes.DatabaseUnavailable,
+                "the database is unavailable (down or restarting); retry shortly",
+                new Dictionary<string, string> { ["Retry-After"] = "5" });
+            return;
+        }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             LogUnhandled(logger, context.Request.Method, context.Request.Path, ex);

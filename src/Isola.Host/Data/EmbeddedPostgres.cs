@@ -8,7 +8,8 @@ namespace Isola.Host.Data;
 /// <summary>
 /// The default database: a private PostgreSQL cluster in <c>&lt;data-dir&gt;/pg</c>, listening on a Unix
 /// socket only and run as an unprivileged user when the host is root. Start recovers from a host that
-/// was killed (stale pid file, orphaned postmaster); dispose stops the cluster.
+/// was killed (stale pid file, orphaned postmaster); <see cref="SuperviseAsync"/> restarts a postmaster
+/// that died under a running host; dispose stops the cluster, whatever state it is in.
 /// </summary>
 internal sealed partial class EmbeddedPostgres : IAsyncDisposable
 {
@@ -16,6 +17,9 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
     private const string Superuser = "isola";
     private const string DatabaseName = "isola";
     private static readonly TimeSpan PgCtlTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>How often the watch looks at the postmaster; an outage is noticed within this.</summary>
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly string _binDir;
     private readonly string _pgData;
@@ -55,6 +59,14 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         if (runAs is { } user)
         {
             UnixUser.MakeAncestorsSearchable(dataDir, dir => LogMadeSearchable(logger, dir, user.Uid));
+            // The data dir itself too: one made by `mktemp -d` is 0700, and initdb (as the service user)
+            // could not reach pg/ inside it. Search only (0711): the keys beside it stay unlistable and 0600.
+            var mode = File.GetUnixFileMode(dataDir);
+            if ((mode & UnixFileMode.OtherExecute) == 0)
+            {
+                File.SetUnixFileMode(dataDir, mode | UnixFileMode.OtherExecute);
+                LogMadeSearchable(logger, dataDir, user.Uid);
+            }
         }
 
         if (!File.Exists(Path.Combine(pgData, "PG_VERSION")))
@@ -69,22 +81,110 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Stops the cluster; never throws. Goes by the pid file rather than by what this object believes,
+    /// so a postmaster a cancelled restart left behind is stopped too.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_running)
+        var wasRunning = _running;
+        _running = false;
+        if (!wasRunning && !(ReadPostmasterPid() is { } pid && IsPostgresProcess(pid)))
         {
             return;
         }
 
-        _running = false;
-        var result = await RunToolAsync("pg_ctl", ["stop", "-D", _pgData, "-m", "fast", "-w", "-t", "60", "-s"], CancellationToken.None);
-        if (result.ExitCode != 0)
+        try
         {
-            LogStopFailed(_logger, result.Combined);
+            var result = await RunToolAsync("pg_ctl", ["stop", "-D", _pgData, "-m", "fast", "-w", "-t", "60", "-s"], CancellationToken.None);
+            if (result.ExitCode != 0)
+            {
+                LogStopFailed(_logger, result.Combined);
+            }
+            else
+            {
+                LogStopped(_logger);
+            }
         }
-        else
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            LogStopped(_logger);
+            LogStopFailed(_logger, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Watches the postmaster until <paramref name="cancellationToken"/> fires. When it dies, calls
+    /// <paramref name="down"/>, restarts it with backoff (0.5 s doubling to 30 s) up to
+    /// <paramref name="maxAttempts"/> times, and calls <paramref name="restarted"/> once it answers.
+    /// Returns null when cancelled, or why the cluster could not be brought back.
+    /// </summary>
+    public async Task<string?> SuperviseAsync(int maxAttempts, Action<string> down, Action restarted, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var pid = ReadPostmasterPid();
+                while (pid is { } alive && IsPostgresProcess(alive))
+                {
+                    await Task.Delay(WatchInterval, cancellationToken);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                var reason = pid is { } gone ? $"the embedded PostgreSQL (pid {gone}) exited" : "the embedded PostgreSQL is not running";
+                _running = false;
+                LogPostmasterDied(_logger, reason);
+                down(reason + "; restarting it");
+                if (!await RestartAsync(maxAttempts, down, cancellationToken))
+                {
+                    return $"{reason} and {maxAttempts} restarts failed; see {_logFile}";
+                }
+
+                restarted();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private async Task<bool> RestartAsync(int maxAttempts, Action<string> down, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(500);
+        for (var attempt = 1; attempt <= maxAttempts; attempt++)
+        {
+            // The backends of a killed postmaster notice and exit within moments; until they do, they
+            // hold its shared memory and a new postmaster refuses to start. The wait covers that.
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            try
+            {
+                await StopOrphanAsync(cancellationToken);
+                await StartServerAsync(cancellationToken);
+                LogRestarted(_logger, attempt);
+                return true;
+            }
+            catch (Exception ex) when (ex is StartupException or IOException or UnauthorizedAccessException)
+            {
+                LogRestartFailed(_logger, attempt, maxAttempts, ex.Message);
+                down($"the embedded PostgreSQL is down; restart {attempt} of {maxAttempts} failed");
+            }
+        }
+
+        return false;
+    }
+
+    private int? ReadPostmasterPid()
+    {
+        try
+        {
+            var firstLine = File.ReadLines(Path.Combine(_pgData, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(firstLine, out var pid) ? pid : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -298,6 +398,15 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
 
         return ChildProcess.RunAsync(binary, args, PgCtlTimeout, workingDirectory: "/", environment, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason}; calls that need the database get 503 DATABASE_UNAVAILABLE until it is back")]
+    private static partial void LogPostmasterDied(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL restart {Attempt} of {MaxAttempts} failed: {Reason}")]
+    private static partial void LogRestartFailed(ILogger logger, int attempt, int maxAttempts, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is back after {Attempt} restart attempt(s)")]
+    private static partial void LogRestarted(ILogger logger, int attempt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
     private static partial void LogInitializing(ILogger logger, string pgData);

@@ -4,15 +4,29 @@ using Npgsql;
 
 namespace Isola.Host.Gateway;
 
-/// <summary>Keeps one LISTEN connection open and feeds function change notifications to the registry.</summary>
+/// <summary>
+/// Keeps one LISTEN connection open and feeds function change notifications to the registry. When the
+/// connection is lost (the database died or restarted) the registry keeps what it has, so warm
+/// functions go on serving; once a connection is back, the pool's dead connections are dropped and the
+/// registry starts from empty, since any change in between was missed.
+/// </summary>
 internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, FunctionRegistry registry, AppAuthStore appAuth, ILogger<RegistryListener> logger) : BackgroundService
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var lost = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (lost)
+                {
+                    // Idle pooled connections still point at the server that went away; each would fail one call.
+                    dataSource.Clear();
+                }
+
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
@@ -36,6 +50,12 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
                 // Anything that changed while we were not listening is unknown: start from empty.
                 registry.InvalidateAll();
                 appAuth.InvalidateAll();
+                if (lost)
+                {
+                    lost = false;
+                    LogListenRestored(logger);
+                }
+
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -45,15 +65,29 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
+            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                registry.InvalidateAll();
-                LogListenFailed(logger, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                if (!lost)
+                {
+                    lost = true;
+                    LogListenFailed(logger, ex.Message);
+                }
+
+                try
+                {
+                    await Task.Delay(RetryDelay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); reconnecting")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
     private static partial void LogListenFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The function change listener is back; cached functions reload on their next call")]
+    private static partial void LogListenRestored(ILogger logger);
 }

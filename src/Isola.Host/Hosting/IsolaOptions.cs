@@ -46,6 +46,12 @@ internal sealed record IsolaOptions
     /// <summary>Largest request body an invocation accepts (streamed, never buffered whole); past it, 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Restarts tried after the embedded PostgreSQL dies under a running node, from its death until one
+    /// answers; when all fail the node exits non-zero so its supervisor (systemd, Kubernetes) restarts it.
+    /// </summary>
+    public int DatabaseRestartAttempts { get; init; } = 5;
+
     /// <summary>Worker pool sizing and recycling.</summary>
     public Workers.WorkerOptions Workers { get; init; } = new();
 
@@ -73,6 +79,7 @@ internal sealed record IsolaOptions
             TmpLimitMb = ParseTmpLimit(Environment.GetEnvironmentVariable("ISOLA_WORKER_TMP_MB"), "ISOLA_WORKER_TMP_MB"),
         },
         PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
+        DatabaseRestartAttempts = int.TryParse(Environment.GetEnvironmentVariable("ISOLA_PG_RESTART_ATTEMPTS"), out var attempts) && attempts >= 0 ? attempts : 5,
     };
 
     private static Isola.Host.Workers.Memory.WorkerMemoryMode MemoryEnforcement(string? value) => value?.Trim().ToLowerInvariant() switch

@@ -28,6 +28,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly EmbeddedPostgres? _postgres;
     private readonly DataDirectoryLock _lock;
+    private readonly ILogger<IsolaServer> _logger;
+    private readonly CancellationTokenSource _stopWatch = new();
+    private Task _watch = Task.CompletedTask;
     private bool _disposed;
 
     private IsolaServer(WebApplication app, NpgsqlDataSource dataSource, EmbeddedPostgres? postgres, DataDirectoryLock dataLock,
@@ -37,10 +40,14 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         _dataSource = dataSource;
         _postgres = postgres;
         _lock = dataLock;
+        _logger = app.Services.GetRequiredService<ILogger<IsolaServer>>();
         Url = url;
         AdminKey = adminKey;
         MigrationsApplied = migrationsApplied;
     }
+
+    /// <summary>Why the node stopped on its own (its database could not be restarted); null after a normal stop.</summary>
+    public string? FatalError { get; private set; }
 
     public Uri Url { get; }
 
@@ -103,7 +110,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
             LogListening(logger, address);
             LogSandbox(logger, app.Services.GetRequiredService<WorkerLaunch>().Sandbox.Describe());
-            return new IsolaServer(app, dataSource, postgres, dataLock, new Uri(address), adminKey, applied);
+            var server = new IsolaServer(app, dataSource, postgres, dataLock, new Uri(address), adminKey, applied);
+            server.WatchDatabase(options.DatabaseRestartAttempts);
+            return server;
         }
         catch
         {
@@ -122,9 +131,13 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Completes when the process is asked to stop (SIGINT/SIGTERM).</summary>
+    /// <summary>Completes when the process is asked to stop (SIGINT/SIGTERM), or stops itself (<see cref="FatalError"/>).</summary>
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
+    /// <summary>
+    /// Stops the node; never throws. Every step is guarded on its own so that one failing (a worker
+    /// that will not die, a disposed client) never skips the next, and PostgreSQL is stopped last, always.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -133,17 +146,76 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         }
 
         _disposed = true;
-        // Stop taking requests and let in-flight ones finish, then stop the workers (beforeunload runs).
-        await _app.StopAsync();
-        await _app.Services.GetRequiredService<WorkerSupervisor>().DisposeAsync();
-        await _app.DisposeAsync();
-        await _dataSource.DisposeAsync();
-        if (_postgres is not null)
+        try
         {
-            await _postgres.DisposeAsync();
+            // Stop taking requests and let in-flight ones finish, then stop the workers (beforeunload runs).
+            await GuardAsync("stop the HTTP server", () => _app.StopAsync());
+            await GuardAsync("stop the workers", () => _app.Services.GetRequiredService<WorkerSupervisor>().DisposeAsync().AsTask());
+            await GuardAsync("stop the database watch", async () =>
+            {
+                await _stopWatch.CancelAsync();
+                await _watch;
+            });
+            await GuardAsync("dispose the services", () => _app.DisposeAsync().AsTask());
+            await GuardAsync("close the database connections", () => _dataSource.DisposeAsync().AsTask());
+        }
+        finally
+        {
+            if (_postgres is not null)
+            {
+                await GuardAsync("stop PostgreSQL", () => _postgres.DisposeAsync().AsTask());
+            }
+
+            _lock.Dispose();
+        }
+    }
+
+    private async Task GuardAsync(string step, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex)
+        {
+            LogShutdownStepFailed(_logger, step, ex);
+        }
+    }
+
+    /// <summary>
+    /// After the database comes back, pooled connections still point at the dead server: drop them.
+    /// With the embedded cluster, also restart a postmaster that died, or stop the node when it cannot be.
+    /// </summary>
+    private void WatchDatabase(int restartAttempts)
+    {
+        if (_postgres is null)
+        {
+            return; // External: the change listener notices losses and clears the pool when it reconnects.
         }
 
-        _lock.Dispose();
+        var state = _app.Services.GetRequiredService<DatabaseState>();
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
+        _watch = Task.Run(async () =>
+        {
+            var fatal = await _postgres.SuperviseAsync(restartAttempts,
+                down: reason =>
+                {
+                    state.MarkDown(reason);
+                    _dataSource.Clear();
+                },
+                restarted: () =>
+                {
+                    _dataSource.Clear();
+                    state.MarkUp();
+                },
+                _stopWatch.Token);
+            if (fatal is not null)
+            {
+                FatalError = fatal;
+                LogDatabaseLost(_logger, fatal);
+                lifetime.StopApplication();
+            }
+        });
     }
 
     private static WebApplication BuildApp(IsolaOptions options, LogLevel minimumLevel, NpgsqlDataSource dataSource, SecretBox box, string denoPath)
@@ -171,6 +243,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(dataSource);
+        services.AddSingleton<DatabaseState>();
         services.AddSingleton(box);
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AppStore>();
@@ -227,6 +300,12 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             console.TimestampFormat = "HH:mm:ss ";
         });
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Stopping the node: {Reason}")]
+    private static partial void LogDatabaseLost(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown: could not {Step}; going on with the rest")]
+    private static partial void LogShutdownStepFailed(ILogger logger, string step, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
     private static partial void LogListening(ILogger logger, string address);

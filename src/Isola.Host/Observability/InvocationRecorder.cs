@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Isola.Host.Data;
 using Isola.Host.Workers;
 using Npgsql;
 using NpgsqlTypes;
@@ -13,8 +14,7 @@ namespace Isola.Host.Observability;
 /// invocation ends so trailing output is stored with it; later lines (background work) are appended
 /// to the stored row. Nothing here grows with the number of invocations served.
 /// </summary>
-internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, TimeProvider time, ILogger<InvocationRecorder> logger)
-    : BackgroundService, IWorkerOutput
+internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOutput
 {
     /// <summary>Console lines kept per invocation; the rest is replaced by one truncation line.</summary>
     public const int MaxLinesPerInvocation = 200;
@@ -27,12 +27,52 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
     /// <summary>Late lines waiting to be appended; past this, new ones are dropped (and counted) rather than hoarded.</summary>
     private const int MaxLateLines = 10_000;
 
-    private readonly Channel<(InvocationRecord Record, DateTimeOffset DueAt)> _records =
-        Channel.CreateBounded<(InvocationRecord, DateTimeOffset)>(new BoundedChannelOptions(50_000) { FullMode = BoundedChannelFullMode.DropWrite });
+    /// <summary>Records queued between invocations ending and the writer taking them; past it, new ones are dropped.</summary>
+    public const int DefaultCapacity = 50_000;
 
+    /// <summary>
+    /// Records kept for another try while the database does not answer (an outage, a restart); past
+    /// it the oldest are dropped and counted, so an outage never grows the host without bound.
+    /// </summary>
+    private const int MaxRetained = 20_000;
+
+    /// <summary>At most one "dropped" warning per this period, however fast records are dropped.</summary>
+    private static readonly TimeSpan DropWarningPeriod = TimeSpan.FromSeconds(10);
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly ILogger<InvocationRecorder> _logger;
+    private readonly Channel<(InvocationRecord Record, DateTimeOffset DueAt)> _records;
     private readonly ConcurrentDictionary<string, LogBuffer> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Id, LogLine Line)> _lateLines = new();
     private long _dropped;
+    private long _lastDropWarningTicks = long.MinValue;
+    private bool _outage;
+
+    public InvocationRecorder(NpgsqlDataSource dataSource, TimeProvider time, ILogger<InvocationRecorder> logger)
+        : this(dataSource, time, logger, DefaultCapacity)
+    {
+    }
+
+    internal InvocationRecorder(NpgsqlDataSource dataSource, TimeProvider time, ILogger<InvocationRecorder> logger, int capacity)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        _logger = logger;
+        // Wait mode with TryWrite: a full channel refuses the write (TryWrite is false), so the drop is
+        // seen here and counted. DropWrite would report success while discarding the record.
+        _records = Channel.CreateBounded<(InvocationRecord, DateTimeOffset)>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+    }
+
+    /// <summary>Invocation records dropped since the node started: queue full, or not storable during a database outage.</summary>
+    public long DroppedRecords => Interlocked.Read(ref _dropped);
+
+    /// <summary>Invocations whose console lines are held in memory (started, not yet stored); for tests and diagnostics.</summary>
+    internal int BufferedInvocations => _logs.Count;
 
     /// <summary>Starts collecting console output for an invocation about to be forwarded.</summary>
     public void Begin(string invocationId) => _logs.TryAdd(invocationId, new LogBuffer());
@@ -40,12 +80,23 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
     /// <summary>Queues a finished invocation; never blocks and never throws.</summary>
     public void Complete(InvocationRecord record)
     {
-        if (!_records.Writer.TryWrite((record, time.GetUtcNow() + LogGrace)))
+        if (!_records.Writer.TryWrite((record, _time.GetUtcNow() + LogGrace)))
         {
-            if (Interlocked.Increment(ref _dropped) % 1000 == 1)
-            {
-                LogDropped(logger, Interlocked.Read(ref _dropped));
-            }
+            Drop(record.Id, 1);
+        }
+    }
+
+    /// <summary>Counts dropped records, frees their console lines, and warns at most once per <see cref="DropWarningPeriod"/>.</summary>
+    private void Drop(string invocationId, int count)
+    {
+        _logs.TryRemove(invocationId, out _);
+        var total = Interlocked.Add(ref _dropped, count);
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastDropWarningTicks);
+        if ((last == long.MinValue || _time.GetElapsedTime(last, now) >= DropWarningPeriod) &&
+            Interlocked.CompareExchange(ref _lastDropWarningTicks, now, last) == last)
+        {
+            LogDropped(_logger, total);
         }
     }
 
@@ -59,7 +110,7 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
         var line = new LogLine(timestamp, level, message);
         if (invocationId is null)
         {
-            LogWorkerOutput(logger, workerId, level, message);
+            LogWorkerOutput(_logger, workerId, level, message);
             return;
         }
 
@@ -77,7 +128,7 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var pending = new List<(InvocationRecord Record, DateTimeOffset DueAt)>();
-        using var timer = new PeriodicTimer(FlushInterval, time);
+        using var timer = new PeriodicTimer(FlushInterval, _time);
         while (true)
         {
             var stopping = false;
@@ -95,17 +146,44 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
                 pending.Add(item);
             }
 
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             var due = stopping ? pending.ToList() : pending.Where(p => p.DueAt <= now).ToList();
             pending.RemoveAll(p => stopping || p.DueAt <= now);
             try
             {
                 await WriteAsync(due.Select(p => p.Record).ToList(), CancellationToken.None);
+                due.Clear(); // stored: a failure appending late lines below must not store them twice
                 await AppendLateLinesAsync(CancellationToken.None);
             }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
+            catch (Exception ex) when (!stopping && DatabaseOutage.Is(ex))
             {
-                LogWriteFailed(logger, due.Count, ex.Message);
+                // The database is down or restarting: keep the records (with their console lines)
+                // for the next tick, up to a bound; calls never wait for this.
+                pending.InsertRange(0, due);
+                var excess = pending.Count - MaxRetained;
+                if (excess > 0)
+                {
+                    foreach (var (record, _) in pending.Take(excess))
+                    {
+                        Drop(record.Id, 1);
+                    }
+
+                    pending.RemoveRange(0, excess);
+                }
+
+                if (!_outage)
+                {
+                    _outage = true;
+                    LogWriteDeferred(_logger, ex.Message);
+                }
+            }
+            catch (Exception ex) when (DatabaseOutage.Is(ex) || ex is InvalidOperationException or IOException)
+            {
+                LogWriteFailed(_logger, due.Count, ex.Message);
+                foreach (var (record, _) in due)
+                {
+                    Drop(record.Id, 1);
+                }
             }
 
             if (stopping)
@@ -122,7 +200,7 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
             return;
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         // Straight into the table: no foreign key to check, a function's delete removes its records,
         // and a record that lands just after that delete is never read.
         await using (var copy = await connection.BeginBinaryImportAsync(
@@ -152,6 +230,12 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
 
             await copy.CompleteAsync(cancellationToken);
         }
+
+        if (_outage)
+        {
+            _outage = false;
+            LogWritesResumed(_logger);
+        }
     }
 
     private async Task AppendLateLinesAsync(CancellationToken cancellationToken)
@@ -172,7 +256,7 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
             list.Add(item.Line);
         }
 
-        await using var batch = dataSource.CreateBatch();
+        await using var batch = _dataSource.CreateBatch();
         foreach (var (id, lines) in byInvocation)
         {
             if (!Guid.TryParseExact(id, "N", out var invocationId))
@@ -253,6 +337,12 @@ internal sealed partial class InvocationRecorder(NpgsqlDataSource dataSource, Ti
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation records are arriving faster than they can be stored; {Dropped} dropped so far")]
     private static partial void LogDropped(ILogger logger, long dropped);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database does not answer; invocation records are kept in memory (bounded) until it does: {Reason}")]
+    private static partial void LogWriteDeferred(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invocation records are being stored again")]
+    private static partial void LogWritesResumed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store {Count} invocation records: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, int count, string reason);

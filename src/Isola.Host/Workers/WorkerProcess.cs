@@ -27,6 +27,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private WorkerExitKind? _plannedExit;
     private HostCallChannel? _channel;
     private int _inFlight;
+    private int _disposed;
 
     private WorkerProcess(string id, string directory, int memoryLimitMb, long processLimitBytes, IWorkerMemoryGuard memory, Process process,
         IWorkerOutput output, ILogger logger)
@@ -183,18 +184,21 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         process.StandardInput.Close();
         _ = worker.ReadStdoutAsync();
         _ = worker.ReadStderrAsync();
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await worker._ready.Task.WaitAsync(timeout, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or OperationCanceledException)
         {
-            var detail = ex is InvalidOperationException ? ex.Message : $"no ISOLA_READY within {timeout.TotalSeconds:0.#} s";
+            // What the worker said before giving up is usually the reason (a missing file, a permission, a crash).
+            var detail = ex is InvalidOperationException ? ex.Message : $"no ISOLA_READY within {timeout.TotalSeconds:0.#} s{LastLines(worker.StderrTail)}";
             worker.Kill(WorkerExitKind.Stopped);
             await worker.DisposeAsync();
             throw new WorkerBootException($"the worker process did not start: {detail}");
         }
 
+        LogReady(logger, id, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
 
@@ -274,9 +278,17 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     /// </summary>
     public long? PeakMemoryBytes => _memory.ReadPeakBytes();
 
-    /// <summary>Runs beforeunload and pending background work (bounded by <paramref name="grace"/>), then kills the process.</summary>
+    /// <summary>
+    /// Runs beforeunload and pending background work (bounded by <paramref name="grace"/>), then kills
+    /// the process. Safe on a worker already disposed (its client is gone; there is nothing left to stop).
+    /// </summary>
     public async Task StopAsync(string reason, TimeSpan grace)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         if (IsAlive)
         {
             _plannedExit ??= WorkerExitKind.Stopped;
@@ -285,9 +297,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
                 using var deadline = new CancellationTokenSource(grace + TimeSpan.FromSeconds(1));
                 using var _ = await Client.PostAsJsonAsync("/__isola/shutdown", new { reason, graceMs = (int)grace.TotalMilliseconds }, deadline.Token);
             }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ObjectDisposedException)
             {
-                // Unresponsive or already gone: the kill below ends it either way.
+                // Unresponsive, already gone, or disposed meanwhile: the kill below ends it either way.
             }
         }
 
@@ -304,12 +316,21 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
         catch (InvalidOperationException)
         {
-            // Already exited.
+            // Already exited (or disposed).
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or AggregateException)
+        {
+            // A process of the tree exited between listing and the kill; the rest got the signal.
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (IsAlive)
         {
             Kill(WorkerExitKind.Stopped);
@@ -345,6 +366,17 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
         catch (UnauthorizedAccessException)
         {
+        }
+    }
+
+    private string StderrTail
+    {
+        get
+        {
+            lock (_stderrTail)
+            {
+                return _stderrTail.ToString();
+            }
         }
     }
 
@@ -443,6 +475,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             _output.OnLog(Id, null, "error", line, DateTimeOffset.UtcNow);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker {Worker} is ready {Milliseconds:0} ms after its process started")]
+    private static partial void LogReady(ILogger logger, string worker, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} died: {Detail}{Stderr}")]
     private static partial void LogWorkerDied(ILogger logger, string worker, string detail, string stderr);

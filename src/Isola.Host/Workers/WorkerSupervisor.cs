@@ -36,6 +36,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private long _loaded;
     private long _slotsRequested;
     private int _disposed;
+    private TimeSpan _prestartBackoff;
+    private DateTimeOffset _prestartRetryAt;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
         FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
@@ -165,6 +167,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             Interlocked.Increment(ref _loaded);
             return worker;
         }
+        catch (Exception ex) when (DatabaseOutage.Is(ex))
+        {
+            // The code is read from the database (files, or an artifact not cached on disk). Say so
+            // plainly; Npgsql's message would show callers the database socket's path.
+            await worker.DisposeAsync();
+            throw new WorkerBootException("the function's code could not be read: the database is unavailable (down or restarting); retry shortly");
+        }
         catch
         {
             await worker.DisposeAsync();
@@ -188,6 +197,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops and disposes a worker; never throws, since it runs unobserved and on shutdown.</summary>
     internal async Task StopWorkerAsync(WorkerProcess worker, string reason)
     {
         try
@@ -198,9 +208,18 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         {
             LogStopTimedOut(_logger, worker.Id);
         }
-        finally
+        catch (Exception ex)
+        {
+            LogStopFailed(_logger, worker.Id, ex);
+        }
+
+        try
         {
             await worker.DisposeAsync();
+        }
+        catch (Exception ex)
+        {
+            LogStopFailed(_logger, worker.Id, ex);
         }
     }
 
@@ -225,6 +244,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             return;
         }
 
+        // Never throws: the host stops PostgreSQL after this, and must get there. _stopping is not
+        // disposed: requests and pre-starts still in flight read its token after this returns.
         await _stopping.CancelAsync();
         if (_reaper is not null)
         {
@@ -238,9 +259,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             all.Add(generic);
         }
 
-        await Task.WhenAll(all.Select(worker => StopWorkerAsync(worker, "terminated")));
+        await Task.WhenAll(all.Distinct().Select(worker => StopWorkerAsync(worker, "terminated")));
         _memoryLimits.Dispose();
-        _stopping.Dispose();
     }
 
     private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken, bool allowPrivate = false)
@@ -268,6 +288,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     private void TopUpGeneric()
     {
+        // After a failed pre-start, wait before trying again (1 s, doubling to a minute): a broken
+        // runtime must not spawn a process on every call, and a passing fault must not stick.
+        if (_time.GetUtcNow() < _prestartRetryAt)
+        {
+            return;
+        }
+
         var missing = _options.Prestarted - _generic.Count - Volatile.Read(ref _genericStarting);
         for (var i = 0; i < missing && !_stopping.IsCancellationRequested; i++)
         {
@@ -277,18 +304,27 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
                 try
                 {
                     var worker = await StartProcessAsync(FunctionSettings.DefaultMemoryLimitMb, _stopping.Token);
+                    _prestartBackoff = TimeSpan.Zero;
+                    _generic.Enqueue(worker);
+                    // Started while the supervisor was being disposed: the drain may have run already.
                     if (_stopping.IsCancellationRequested)
                     {
-                        await worker.DisposeAsync();
-                    }
-                    else
-                    {
-                        _generic.Enqueue(worker);
+                        while (_generic.TryDequeue(out var late))
+                        {
+                            await StopWorkerAsync(late, "terminated");
+                        }
                     }
                 }
-                catch (Exception ex) when (ex is WorkerBootException or OperationCanceledException or IOException or System.ComponentModel.Win32Exception)
+                catch (Exception ex) when (ex is WorkerBootException or OperationCanceledException or IOException or
+                    UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
                 {
-                    LogPrestartFailed(_logger, ex.Message);
+                    if (!_stopping.IsCancellationRequested)
+                    {
+                        _prestartBackoff = _prestartBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1)
+                            : TimeSpan.FromTicks(Math.Min(_prestartBackoff.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+                        _prestartRetryAt = _time.GetUtcNow() + _prestartBackoff;
+                        LogPrestartFailed(_logger, ex.Message);
+                    }
                 }
                 finally
                 {
@@ -343,6 +379,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
     private static partial void LogPrestartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping worker {Worker} failed")]
+    private static partial void LogStopFailed(ILogger logger, string worker, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} did not stop in time")]
     private static partial void LogStopTimedOut(ILogger logger, string worker);
