@@ -84,7 +84,6 @@ public sealed class PoolRoutingTests(ITestOutputHelper output)
         Assert.True(afterDetection.Count >= 20, $"only {afterDetection.Count} calls were sent after another worker took over");
         Assert.All(afterDetection, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.All(failed, f => Assert.Contains(f.Status, new[] { HttpStatusCode.GatewayTimeout, HttpStatusCode.BadGateway }));
-        Assert.All(results.Where(r => r.Phase == 0), r => Assert.Equal(HttpStatusCode.OK, r.Status));
     }
 
     [Fact]
@@ -104,9 +103,23 @@ public sealed class PoolRoutingTests(ITestOutputHelper output)
         {
             for (var i = 0; i < 600 && !stop.IsCancellationRequested; i++)
             {
-                var response = await host.Caller.GetAsync("/v1/default/fn/rolling/");
-                var body = await response.Content.ReadAsStringAsync();
-                Interlocked.Increment(ref calls);
+                HttpResponseMessage response;
+                string body;
+                try
+                {
+                    response = await host.Caller.GetAsync("/v1/default/fn/rolling/");
+                    body = await response.Content.ReadAsStringAsync();
+                }
+                catch (HttpRequestException ex)
+                {
+                    failures.Enqueue("connection failed: " + ex.Message);
+                    continue;
+                }
+                finally
+                {
+                    Interlocked.Increment(ref calls);
+                }
+
                 if (response.IsSuccessStatusCode)
                 {
                     versionsSeen.AddOrUpdate(body, 1, (_, n) => n + 1);
