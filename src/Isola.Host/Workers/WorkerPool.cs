@@ -238,7 +238,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
     }
 
     /// <summary>
-    /// Asks every worker whether its event loop answers within <paramref name="timeout"/>. One that does not
+    /// Asks every busy worker whether its event loop answers within <paramref name="timeout"/>. One that does not
     /// is blocked (a busy loop, or synchronous work that long): it takes no new work, and when callers are
     /// queued another worker starts now. One that answers again takes work again.
     /// </summary>
@@ -248,7 +248,9 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         List<WorkerProcess> targets;
         lock (_gate)
         {
-            targets = _workers.Where(w => w.IsAlive && _probing.Add(w)).ToList();
+            // Only workers with work on them (and blocked ones, to see them recover): an idle worker has no
+            // invocation to block it, and on a loaded machine its probe would only add false alarms.
+            targets = _workers.Where(w => w.IsAlive && (w.InFlight > 0 || _blocked.Contains(w)) && _probing.Add(w)).ToList();
         }
 
         var answers = await Task.WhenAll(targets.Select(async worker =>
