@@ -228,7 +228,17 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     /// </summary>
     public async Task HandleDeadlineAsync(WorkerProcess worker)
     {
-        if (!await worker.IsResponsiveAsync(TimeSpan.FromMilliseconds(500)))
+        bool responsive;
+        try
+        {
+            responsive = await worker.IsResponsiveAsync(TimeSpan.FromMilliseconds(500));
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // another caller's deadline already had it killed, and its pool disposed it
+        }
+
+        if (!responsive)
         {
             LogKillingUnresponsive(_logger, worker.Id, worker.InFlight);
             worker.Kill(WorkerExitKind.KilledUnresponsive);
