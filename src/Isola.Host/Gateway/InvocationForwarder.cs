@@ -73,7 +73,19 @@ internal sealed partial class InvocationForwarder(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
         try
         {
-            lease = await supervisor.AcquireAsync(function, linked.Token);
+            lease = await AcquireAsync(function, linked.Token);
+            if (lease.Function.Version != function.Version)
+            {
+                // Sent on to a newer version: it serves only if it would have admitted the call itself.
+                function = lease.Function; // recorded as the version that served
+                if (!function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
+                {
+                    throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' no longer has an http trigger");
+                }
+
+                caller = AccessPolicy.Admit(function.Settings, identity, function.Name);
+            }
+
             var deadlineAt = started.AddMilliseconds(function.Settings.TimeoutMs);
             // What this invocation may ask of the host (ctx.db …); the runtime releases it when done.
             // A WebSocket's capability lives as long as the socket: the relay's end releases it.
@@ -120,6 +132,29 @@ internal sealed partial class InvocationForwarder(
     }
 
     private static readonly Uri WorkerBase = new("http://worker/");
+
+    /// <summary>
+    /// A slot on the function's current version. A deploy, update or rollback that lands while the caller
+    /// waits sends it on to the new version instead of failing it (decision 011); a function deleted
+    /// meanwhile is 404. Only a version that keeps changing under one request fails it.
+    /// </summary>
+    private async Task<WorkerLease> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
+    {
+        const int switches = 3;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                // After a few switches the caller takes whatever version it resolved last, replaced or not.
+                return await supervisor.AcquireAsync(function, cancellationToken, evenIfReplaced: attempt >= switches);
+            }
+            catch (PoolRetiredException) when (attempt <= switches)
+            {
+                function = await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
+                    ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
+            }
+        }
+    }
 
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
         DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, Outcome outcome)
@@ -240,6 +275,8 @@ internal sealed partial class InvocationForwarder(
                 return (503, "BOOT_ERROR", boot.Message);
             case NoCapacityException capacity:
                 return (503, "NO_CAPACITY", capacity.Message);
+            case PoolRetiredException retired:
+                return (503, "NO_CAPACITY", retired.Message + " several times; retry");
         }
 
         // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not

@@ -7,6 +7,9 @@ internal sealed class WorkerLease(WorkerProcess worker, WorkerPool pool) : IDisp
 
     public WorkerProcess Worker { get; } = worker;
 
+    /// <summary>The version this slot serves; after a switch it may be newer than the one the caller first resolved.</summary>
+    public Gateway.DeployedFunction Function => pool.Function;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)

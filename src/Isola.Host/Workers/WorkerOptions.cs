@@ -56,6 +56,17 @@ internal sealed record WorkerOptions
     /// </summary>
     public int TmpLimitMb { get; init; } = Sandbox.WorkerSandbox.DefaultTmpLimitMb;
 
+    /// <summary>How often every worker of a pool is asked whether its event loop answers (GET /__isola/health).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// A worker that does not answer its probe within this long is blocked (a busy loop): it gets no new
+    /// requests until it answers again, and another worker takes them. Requests routed to it before that
+    /// wait for it, so shorter is better; long enough that a loaded machine's scheduling delays rarely trip
+    /// it, and a false alarm only costs a worker start.
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
     public string? RunAsUser { get; init; }
 }

@@ -5,12 +5,17 @@ namespace Isola.Host.Workers;
 /// <summary>
 /// The workers of one function version. Hands out concurrency slots to the least loaded live worker,
 /// starts another when all are full (up to the limit), and otherwise queues callers for a bounded wait.
+/// A worker that misses its health probe (its event loop is blocked) gets no new work until it answers
+/// again or is killed, and does not count against the limit, so another one can start in its place
+/// (decision 011).
 /// </summary>
 internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor supervisor, WorkerOptions options, TimeProvider time)
 {
     private readonly object _gate = new();
     private readonly List<WorkerProcess> _workers = [];
     private readonly LinkedList<TaskCompletionSource<WorkerLease>> _waiters = new();
+    private readonly HashSet<WorkerProcess> _blocked = [];
+    private readonly HashSet<WorkerProcess> _probing = [];
     private int _starting;
     private (DateTimeOffset At, string Message)? _bootFailure;
 
@@ -31,6 +36,18 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
+    /// <summary>Callers queued for a slot; for tests and diagnostics.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+
     public async ValueTask<WorkerLease> AcquireAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource<WorkerLease>? waiter = null;
@@ -39,6 +56,12 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         var wait = options.QueueWait;
         lock (_gate)
         {
+            if (Retiring)
+            {
+                // A draining worker may still take it; otherwise the caller moves on to the current version.
+                return TryReserveLocked() ?? throw new PoolRetiredException(function.Name);
+            }
+
             if (_bootFailure is { } failure && time.GetUtcNow() - failure.At < options.BootFailureBackoff)
             {
                 throw new WorkerBootException(failure.Message);
@@ -49,7 +72,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 return lease;
             }
 
-            if (_workers.Count + _starting < options.MaxWorkersPerFunction)
+            if (CanStartLocked())
             {
                 _starting++;
                 start = true;
@@ -70,37 +93,53 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
             _ = StartWorkerAsync();
         }
 
-        try
+        var extended = false;
+        var waited = wait;
+        while (true)
         {
-            return await waiter.Task.WaitAsync(wait, time, cancellationToken);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            lock (_gate)
+            try
             {
-                if (node.List is not null)
+                return await waiter.Task.WaitAsync(wait, time, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                lock (_gate)
                 {
-                    _waiters.Remove(node);
-                    if (ex is OperationCanceledException)
+                    if (node.List is not null)
                     {
-                        throw;
+                        if (ex is OperationCanceledException)
+                        {
+                            _waiters.Remove(node);
+                            throw;
+                        }
+
+                        if (!extended && _starting > 0)
+                        {
+                            // A worker started while this caller queued (a crash or a blocked worker replaced):
+                            // its cold start is not a capacity problem either, so wait for it once more.
+                            extended = true;
+                            wait = options.StartTimeout + options.LoadTimeout;
+                            waited += wait;
+                            continue;
+                        }
+
+                        _waiters.Remove(node);
+                        throw new NoCapacityException(_workers.Count == 0
+                            ? $"no worker of '{function.Name}' became ready within {waited.TotalSeconds:0.#} s"
+                            : $"all {_workers.Count} workers of '{function.Name}' stayed busy for {waited.TotalSeconds:0.#} s");
                     }
-
-                    throw new NoCapacityException(_workers.Count == 0
-                        ? $"no worker of '{function.Name}' became ready within {wait.TotalSeconds:0.#} s"
-                        : $"all {_workers.Count} workers of '{function.Name}' stayed busy for {wait.TotalSeconds:0.#} s");
                 }
-            }
 
-            // Completed while timing out: the slot is ours, keep it or hand it back.
-            var lease = await waiter.Task;
-            if (ex is OperationCanceledException)
-            {
-                lease.Dispose();
-                throw;
-            }
+                // Completed while timing out: the slot is ours, keep it or hand it back.
+                var lease = await waiter.Task;
+                if (ex is OperationCanceledException)
+                {
+                    lease.Dispose();
+                    throw;
+                }
 
-            return lease;
+                return lease;
+            }
         }
     }
 
@@ -109,7 +148,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         var stop = false;
         lock (_gate)
         {
-            if (!Retiring && worker.IsAlive)
+            if (!Retiring && worker.IsAlive && !_blocked.Contains(worker))
             {
                 // Hand the slot straight to the longest waiter: it keeps the worker's in-flight count.
                 while (_waiters.First is { } first)
@@ -148,9 +187,10 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 _workers.Remove(worker);
             }
 
+            // Waiting callers are not failed: the gateway sends them on to the current version.
             foreach (var waiter in _waiters)
             {
-                waiter.TrySetException(new NoCapacityException($"'{function.Name}' was replaced by a new version while this request waited; retry"));
+                waiter.TrySetException(new PoolRetiredException(function.Name));
             }
 
             _waiters.Clear();
@@ -171,6 +211,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
             foreach (var worker in idle)
             {
                 _workers.Remove(worker);
+                _blocked.Remove(worker);
             }
 
             return idle;
@@ -183,6 +224,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         {
             var all = _workers.ToList();
             _workers.Clear();
+            _blocked.Clear();
             return all;
         }
     }
@@ -195,12 +237,100 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
+    /// <summary>
+    /// Asks every busy worker whether its event loop answers within <paramref name="timeout"/>. One that does not
+    /// is blocked (a busy loop, or synchronous work that long): it takes no new work, and when callers are
+    /// queued another worker starts now. One that answers again takes work again.
+    /// </summary>
+    /// <returns>Workers newly found blocked, for the log.</returns>
+    public async Task<List<WorkerProcess>> ProbeAsync(TimeSpan timeout)
+    {
+        List<WorkerProcess> targets;
+        lock (_gate)
+        {
+            // Only workers with work on them (and blocked ones, to see them recover): an idle worker has no
+            // invocation to block it, and on a loaded machine its probe would only add false alarms.
+            targets = _workers.Where(w => w.IsAlive && (w.InFlight > 0 || _blocked.Contains(w)) && _probing.Add(w)).ToList();
+        }
+
+        var answers = await Task.WhenAll(targets.Select(async worker =>
+        {
+            try
+            {
+                return (Worker: worker, Responsive: (bool?)await worker.IsResponsiveAsync(timeout));
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+            {
+                return (Worker: worker, Responsive: (bool?)null); // stopped meanwhile
+            }
+        }));
+
+        var blocked = new List<WorkerProcess>();
+        var start = false;
+        lock (_gate)
+        {
+            foreach (var (worker, responsive) in answers)
+            {
+                _probing.Remove(worker);
+                if (responsive is null || !_workers.Contains(worker) || !worker.IsAlive)
+                {
+                    continue;
+                }
+
+                if (responsive == false && _blocked.Add(worker))
+                {
+                    blocked.Add(worker);
+                }
+                else if (responsive == true && _blocked.Remove(worker))
+                {
+                    HandOutLocked(worker);
+                }
+            }
+
+            // Queued callers get a new worker now; a new caller starts one itself when none is free.
+            if (blocked.Count > 0 && !Retiring && _waiters.Count > 0 && _starting == 0 && CanStartLocked())
+            {
+                _starting++;
+                start = true;
+            }
+        }
+
+        if (start)
+        {
+            _ = StartWorkerAsync();
+        }
+
+        return blocked;
+    }
+
+    /// <summary>
+    /// Room for another process: blocked workers do not count against the limit (they are killed at their
+    /// invocation's deadline), but at most as many of them as the limit, so a caller who blocks worker
+    /// after worker cannot make the pool grow without bound.
+    /// </summary>
+    private bool CanStartLocked() =>
+        _workers.Count - _blocked.Count + _starting < options.MaxWorkersPerFunction &&
+        _workers.Count + _starting < 2 * options.MaxWorkersPerFunction;
+
+    /// <summary>Gives the worker's free slots to the longest waiters.</summary>
+    private void HandOutLocked(WorkerProcess worker)
+    {
+        while (_waiters.First is { } first && worker.TryReserve(options.Concurrency))
+        {
+            _waiters.RemoveFirst();
+            if (!first.Value.TrySetResult(new WorkerLease(worker, this)))
+            {
+                worker.Release(time.GetUtcNow());
+            }
+        }
+    }
+
     private WorkerLease? TryReserveLocked()
     {
         WorkerProcess? best = null;
         foreach (var worker in _workers)
         {
-            if (worker.IsAlive && worker.InFlight < options.Concurrency && (best is null || worker.InFlight < best.InFlight))
+            if (worker.IsAlive && !_blocked.Contains(worker) && worker.InFlight < options.Concurrency && (best is null || worker.InFlight < best.InFlight))
             {
                 best = worker;
             }
@@ -246,17 +376,10 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
             else
             {
                 _workers.Add(worker);
-                while (_waiters.First is { } first && worker.TryReserve(options.Concurrency))
-                {
-                    _waiters.RemoveFirst();
-                    if (!first.Value.TrySetResult(new WorkerLease(worker, this)))
-                    {
-                        worker.Release(time.GetUtcNow());
-                    }
-                }
+                HandOutLocked(worker);
 
                 // More waiters than one worker takes: start another while allowed.
-                if (_waiters.Count > 0 && _workers.Count + _starting < options.MaxWorkersPerFunction)
+                if (_waiters.Count > 0 && CanStartLocked())
                 {
                     _starting++;
                     _ = StartWorkerAsync();
@@ -279,7 +402,8 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         lock (_gate)
         {
             _workers.Remove(worker);
-            if (!Retiring && _waiters.Count > 0 && _workers.Count + _starting < options.MaxWorkersPerFunction)
+            _blocked.Remove(worker);
+            if (!Retiring && _waiters.Count > 0 && CanStartLocked())
             {
                 _starting++;
                 replace = true;

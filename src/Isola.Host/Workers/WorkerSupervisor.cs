@@ -16,6 +16,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(Guid, int), WorkerPool> _pools = new();
     private readonly ConcurrentQueue<WorkerProcess> _generic = new();
+    // The version each changed function points at, as last read after a change: a caller still holding an
+    // older version (resolved just before the change) is sent on instead of starting a pool for it.
+    private readonly ConcurrentDictionary<Guid, int> _currentVersion = new();
+    // Changes seen per "app/name": only the handler of the latest one acts on what it read.
+    private readonly ConcurrentDictionary<string, long> _changes = new(StringComparer.Ordinal);
+    private readonly FunctionRegistry _registry;
     private readonly WorkerOptions _options;
     private readonly WorkerLaunch _launch;
     private readonly ArtifactCache _artifacts;
@@ -30,6 +36,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly WorkerMemoryLimits _memoryLimits;
     private ITimer? _reaper;
+    private ITimer? _prober;
     private int _hostPort;
     private int _genericStarting;
     private long _started;
@@ -45,6 +52,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         _calls = calls;
         _callOptions = callOptions;
         _store = store;
+        _registry = registry;
         _options = options;
         _launch = launch;
         _artifacts = artifacts;
@@ -56,7 +64,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
         _memoryLimits = new WorkerMemoryLimits(options, time, logger);
-        registry.Changed += (app, name) => RetireOldVersions(app, name);
+        registry.Changed += (app, name) => _ = RetireOldVersionsAsync(app, name);
         // Folders left by a host that was killed: their workers exit on their own (they watch their parent).
         if (Directory.Exists(launch.WorkersRoot))
         {
@@ -113,22 +121,43 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.IdleTimeout.TotalMilliseconds / 4, 250, 15_000));
         _reaper = _time.CreateTimer(_ => ReapIdle(), null, period, period);
         LogMemoryLimits(_logger, _memoryLimits.Description);
+        _prober = _time.CreateTimer(_ => ProbeWorkers(), null, _options.ProbeInterval, _options.ProbeInterval);
         TopUpGeneric();
     }
 
     /// <summary>Requests for a worker slot since the node started; a call refused at the gateway never adds to it.</summary>
     public long SlotsRequested => Interlocked.Read(ref _slotsRequested);
 
-    public ValueTask<WorkerLease> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
+    /// <summary>
+    /// A slot on a worker of <paramref name="function"/>'s version. Throws <see cref="PoolRetiredException"/>
+    /// when that version was replaced before a slot was free (or, unless <paramref name="evenIfReplaced"/>,
+    /// already before the call): the caller resolves the current version and asks again.
+    /// </summary>
+    public ValueTask<WorkerLease> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken, bool evenIfReplaced = false)
     {
         Interlocked.Increment(ref _slotsRequested);
-        var pool = _pools.GetOrAdd(function.VersionKey, _ => new WorkerPool(function, this, _options, _time));
+        var key = function.VersionKey;
+        var pool = _pools.GetOrAdd(key, _ => new WorkerPool(function, this, _options, _time));
+        // Checked after the pool is in the map: a change handler either sees this pool or its version is read here.
+        if (!evenIfReplaced && _currentVersion.TryGetValue(function.Id, out var current) && current != function.Version)
+        {
+            if (_pools.TryRemove(new KeyValuePair<(Guid, int), WorkerPool>(key, pool)))
+            {
+                pool.Retire();
+            }
+
+            throw new PoolRetiredException(function.Name);
+        }
+
         return pool.AcquireAsync(cancellationToken);
     }
 
     /// <summary>Live workers serving a function (any version); for tests and diagnostics.</summary>
     public IReadOnlyList<WorkerProcess> WorkersOf(Guid functionId) =>
         [.. _pools.Where(p => p.Key.Item1 == functionId).SelectMany(p => p.Value.Snapshot())];
+
+    /// <summary>Callers queued for a slot of a function (any version); for tests and diagnostics.</summary>
+    public int WaitingFor(Guid functionId) => _pools.Where(p => p.Key.Item1 == functionId).Sum(p => p.Value.Waiting);
 
     /// <summary>Starts (or takes a pre-started) worker and loads the function into it.</summary>
     internal async Task<WorkerProcess> CreateWorkerAsync(DeployedFunction function)
@@ -229,7 +258,17 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     /// </summary>
     public async Task HandleDeadlineAsync(WorkerProcess worker)
     {
-        if (!await worker.IsResponsiveAsync(TimeSpan.FromMilliseconds(500)))
+        bool responsive;
+        try
+        {
+            responsive = await worker.IsResponsiveAsync(TimeSpan.FromMilliseconds(500));
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // another caller's deadline already had it killed, and its pool disposed it
+        }
+
+        if (!responsive)
         {
             LogKillingUnresponsive(_logger, worker.Id, worker.InFlight);
             worker.Kill(WorkerExitKind.KilledUnresponsive);
@@ -250,6 +289,11 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         if (_reaper is not null)
         {
             await _reaper.DisposeAsync();
+        }
+
+        if (_prober is not null)
+        {
+            await _prober.DisposeAsync();
         }
 
         var all = _pools.Values.SelectMany(pool => pool.TakeAll()).ToList();
@@ -334,14 +378,70 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
-    private void RetireOldVersions(string appId, string name)
+    /// <summary>
+    /// After a deploy, update, rollback or delete (raised at once on this node and again by the NOTIFY,
+    /// which may arrive late): reads the current version and retires every other version's pool. Never
+    /// the current one: a late or repeated notice must not retire the pool that serves now.
+    /// </summary>
+    private async Task RetireOldVersionsAsync(string appId, string name)
     {
-        foreach (var (key, pool) in _pools)
+        var key = appId + "/" + name;
+        var change = _changes.AddOrUpdate(key, 1, (_, n) => n + 1);
+        DeployedFunction? current;
+        try
         {
-            if (pool.Function.AppId == appId && pool.Function.Name == name && _pools.TryRemove(key, out _))
+            current = await _registry.FindAsync(appId, name, _stopping.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            return; // shutting down
+        }
+        catch (Exception ex)
+        {
+            // The database is unreachable: old versions keep serving until the next notice.
+            LogChangeNotApplied(_logger, key, ex.Message);
+            return;
+        }
+
+        if (_changes.TryGetValue(key, out var latest) && latest != change)
+        {
+            return; // a later change was seen meanwhile; its handler reads a fresher state
+        }
+
+        if (current is not null)
+        {
+            _currentVersion[current.Id] = current.Version;
+        }
+
+        foreach (var (versionKey, pool) in _pools)
+        {
+            if (pool.Function.AppId == appId && pool.Function.Name == name && versionKey != current?.VersionKey)
             {
-                pool.Retire();
+                if (pool.Function.Id != current?.Id)
+                {
+                    _currentVersion[pool.Function.Id] = 0; // deleted (or replaced by a new function of that name)
+                }
+
+                if (_pools.TryRemove(new KeyValuePair<(Guid, int), WorkerPool>(versionKey, pool)))
+                {
+                    pool.Retire();
+                }
             }
+        }
+    }
+
+    /// <summary>Finds blocked workers (see <see cref="WorkerPool.ProbeAsync"/>); a probe still running is not repeated.</summary>
+    private void ProbeWorkers()
+    {
+        foreach (var pool in _pools.Values)
+        {
+            _ = Task.Run(async () =>
+            {
+                foreach (var worker in await pool.ProbeAsync(_options.ProbeTimeout))
+                {
+                    LogWorkerBlocked(_logger, worker.Id, pool.Function.Name, worker.InFlight);
+                }
+            });
         }
     }
 
@@ -376,6 +476,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
     private static partial void LogMemoryLimits(ILogger logger, string enforcement);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} of {Function} missed its health probe ({InFlight} invocations in flight): no new requests go to it")]
+    private static partial void LogWorkerBlocked(ILogger logger, string worker, string function, int inFlight);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the current version of {Function} after a change ({Reason}); its old versions keep serving")]
+    private static partial void LogChangeNotApplied(ILogger logger, string function, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
     private static partial void LogPrestartFailed(ILogger logger, string reason);
