@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using Isola.Host.Auth;
 using Isola.Host.Tests.Infrastructure;
@@ -88,7 +87,9 @@ public sealed class JwtTests
         Assert.Null(await cache.FindKeyAsync(url, "k1", CancellationToken.None)); // the old key is gone and no refetch yet
         Assert.Equal(2, fetches);
 
-        var token = Jwt.Parse(SignRs256(second, "k2", new JsonObject { ["sub"] = "u", ["exp"] = Issued.AddMinutes(5).ToUnixTimeSeconds() }));
+        var token = Jwt.Parse(TestTokens.Sign(new JsonObject { ["alg"] = "RS256", ["kid"] = "k2" },
+            new JsonObject { ["sub"] = "u", ["exp"] = Issued.AddMinutes(5).ToUnixTimeSeconds() },
+            data => second.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)));
         await Jwt.VerifyAsync(token, rotated!, null, clock);
     }
 
@@ -100,11 +101,4 @@ public sealed class JwtTests
             return (JsonNode)new JsonObject { ["kty"] = "RSA", ["kid"] = k.Kid, ["n"] = Jwt.Base64Url(p.Modulus!), ["e"] = Jwt.Base64Url(p.Exponent!) };
         })]),
     }.ToJsonString();
-
-    private static string SignRs256(RSA key, string kid, JsonObject claims)
-    {
-        var input = Jwt.Base64Url(Encoding.UTF8.GetBytes(new JsonObject { ["alg"] = "RS256", ["kid"] = kid, ["typ"] = "JWT" }.ToJsonString())) + "." +
-            Jwt.Base64Url(Encoding.UTF8.GetBytes(claims.ToJsonString()));
-        return input + "." + Jwt.Base64Url(key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
-    }
 }

@@ -110,28 +110,28 @@ public sealed class TokenEdgeCaseTests(AuthFixture fixture) : IClassFixture<Auth
         Func<byte[], byte[]> Hmac(byte[] key) => data => HMACSHA256.HashData(key, data);
         return kind switch
         {
-            "HS256 signed with the JWKS RSA key's public modulus" => Sign(new() { ["alg"] = "HS256", ["kid"] = "rsa-1" }, Claims(), Hmac(modulus)),
-            "HS256 signed with the JWKS RSA key's JSON" => Sign(new() { ["alg"] = "HS256", ["kid"] = "rsa-1" }, Claims(),
+            "HS256 signed with the JWKS RSA key's public modulus" => TestTokens.Sign(new() { ["alg"] = "HS256", ["kid"] = "rsa-1" }, Claims(), Hmac(modulus)),
+            "HS256 signed with the JWKS RSA key's JSON" => TestTokens.Sign(new() { ["alg"] = "HS256", ["kid"] = "rsa-1" }, Claims(),
                 Hmac(Encoding.UTF8.GetBytes(new JsonObject { ["kty"] = "RSA", ["n"] = Jwt.Base64Url(modulus), ["e"] = "AQAB" }.ToJsonString()))),
-            "RS256 naming a symmetric JWKS key, HMAC-signed with it" => Sign(new() { ["alg"] = "RS256", ["kid"] = "oct-1" }, Claims(), Hmac(_octSecret)),
-            "RS256 naming a JWKS key with empty modulus" => Sign(new() { ["alg"] = "RS256", ["kid"] = "empty" }, Claims(), Rs256),
-            "RS256 naming an encryption-only JWKS key" => Sign(new() { ["alg"] = "RS256", ["kid"] = "enc-1" }, Claims(), Rs256),
-            "kid with a path traversal" => Sign(new() { ["alg"] = "RS256", ["kid"] = "../../jwks.json/../rsa-1" }, Claims(), Rs256),
-            "kid with a trailing NUL" => Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1\0" }, Claims(), Rs256),
-            "HS512" => Sign(new() { ["alg"] = "HS512" }, Claims(), data => HMACSHA512.HashData(_appSecret, data)),
-            "RS512" => Sign(new() { ["alg"] = "RS512", ["kid"] = "rsa-1" }, Claims(), data => _rsa.SignData(data, HashAlgorithmName.SHA512, RSASignaturePadding.Pkcs1)),
-            "crit header" => Sign(new() { ["alg"] = "HS256", ["crit"] = new JsonArray("exp"), ["exp"] = now + 600 }, Claims(), Hmac(_appSecret)),
+            "RS256 naming a symmetric JWKS key, HMAC-signed with it" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "oct-1" }, Claims(), Hmac(_octSecret)),
+            "RS256 naming a JWKS key with empty modulus" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "empty" }, Claims(), Rs256),
+            "RS256 naming an encryption-only JWKS key" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "enc-1" }, Claims(), Rs256),
+            "kid with a path traversal" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "../../jwks.json/../rsa-1" }, Claims(), Rs256),
+            "kid with a trailing NUL" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1\0" }, Claims(), Rs256),
+            "HS512" => TestTokens.Sign(new() { ["alg"] = "HS512" }, Claims(), data => HMACSHA512.HashData(_appSecret, data)),
+            "RS512" => TestTokens.Sign(new() { ["alg"] = "RS512", ["kid"] = "rsa-1" }, Claims(), data => _rsa.SignData(data, HashAlgorithmName.SHA512, RSASignaturePadding.Pkcs1)),
+            "crit header" => TestTokens.Sign(new() { ["alg"] = "HS256", ["crit"] = new JsonArray("exp"), ["exp"] = now + 600 }, Claims(), Hmac(_appSecret)),
             "JWE (five parts)" => Jwt.Base64Url("""{"alg":"dir","enc":"A256GCM"}"""u8.ToArray()) + ".." + Jwt.Base64Url(RandomNumberGenerator.GetBytes(12)) + "." +
                 Jwt.Base64Url(RandomNumberGenerator.GetBytes(64)) + "." + Jwt.Base64Url(RandomNumberGenerator.GetBytes(16)),
-            "huge token" => Sign(new() { ["alg"] = "HS256" }, WithPadding(Claims(), 20_000), Hmac(_appSecret)),
-            "exp as a string" => Sign(new() { ["alg"] = "HS256" }, new JsonObject { ["sub"] = "edge-user", ["aud"] = Audience, ["exp"] = "tomorrow" }, Hmac(_appSecret)),
-            "expired past the leeway" => Sign(new() { ["alg"] = "HS256" }, Claims(exp: now - 120), Hmac(_appSecret)),
-            "nbf past the leeway" => Sign(new() { ["alg"] = "HS256" }, Claims(nbf: now + 120), Hmac(_appSecret)),
-            "RS256 for another audience" => Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1" }, Claims(aud: "someone-else"), Rs256),
+            "huge token" => TestTokens.Sign(new() { ["alg"] = "HS256" }, WithPadding(Claims(), 20_000), Hmac(_appSecret)),
+            "exp as a string" => TestTokens.Sign(new() { ["alg"] = "HS256" }, new JsonObject { ["sub"] = "edge-user", ["aud"] = Audience, ["exp"] = "tomorrow" }, Hmac(_appSecret)),
+            "expired past the leeway" => TestTokens.Sign(new() { ["alg"] = "HS256" }, Claims(exp: now - 120), Hmac(_appSecret)),
+            "nbf past the leeway" => TestTokens.Sign(new() { ["alg"] = "HS256" }, Claims(nbf: now + 120), Hmac(_appSecret)),
+            "RS256 for another audience" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1" }, Claims(aud: "someone-else"), Rs256),
             // The leeway is 30 s; 10 s either side of it is well inside, whatever the test machine's pace.
-            "expired inside the leeway" => Sign(new() { ["alg"] = "HS256" }, Claims(exp: now - 10), Hmac(_appSecret)),
-            "nbf inside the leeway" => Sign(new() { ["alg"] = "HS256" }, Claims(nbf: now + 10), Hmac(_appSecret)),
-            "RS256 with the audience in a list" => Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1" }, Claims(aud: new JsonArray("other", Audience)), Rs256),
+            "expired inside the leeway" => TestTokens.Sign(new() { ["alg"] = "HS256" }, Claims(exp: now - 10), Hmac(_appSecret)),
+            "nbf inside the leeway" => TestTokens.Sign(new() { ["alg"] = "HS256" }, Claims(nbf: now + 10), Hmac(_appSecret)),
+            "RS256 with the audience in a list" => TestTokens.Sign(new() { ["alg"] = "RS256", ["kid"] = "rsa-1" }, Claims(aud: new JsonArray("other", Audience)), Rs256),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
@@ -140,12 +140,5 @@ public sealed class TokenEdgeCaseTests(AuthFixture fixture) : IClassFixture<Auth
     {
         claims["padding"] = new string('x', bytes);
         return claims;
-    }
-
-    private static string Sign(JsonObject header, JsonObject claims, Func<byte[], byte[]> sign)
-    {
-        header["typ"] = "JWT";
-        var input = Jwt.Base64Url(Encoding.UTF8.GetBytes(header.ToJsonString())) + "." + Jwt.Base64Url(Encoding.UTF8.GetBytes(claims.ToJsonString()));
-        return input + "." + Jwt.Base64Url(sign(Encoding.ASCII.GetBytes(input)));
     }
 }
