@@ -22,9 +22,6 @@ internal static class Jwt
     /// </summary>
     public const int MaxLength = 16 * 1024;
 
-    /// <summary>The algorithms a token may name; the library is also held to them per key.</summary>
-    public static readonly string[] Accepted = [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256];
-
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false, MaximumTokenSizeInBytes = MaxLength };
 
     // One key object per app secret (the AppAuth record keeps its array): the library caches its
@@ -103,8 +100,8 @@ internal static class Jwt
     }
 
     /// <summary>
-    /// Checks the signature with <paramref name="key"/> (held to the token's own algorithm, one of
-    /// <see cref="Accepted"/>), then <c>exp</c>, <c>nbf</c> and, when <paramref name="audience"/> is
+    /// Checks the signature with <paramref name="key"/> (held to the token's own algorithm, which the
+    /// caller has already limited to HS256, RS256 and ES256), then <c>exp</c>, <c>nbf</c> and, when <paramref name="audience"/> is
     /// set, <c>aud</c>; throws <see cref="JwtException"/> with the reason.
     /// </summary>
     public static async Task VerifyAsync(Token token, SecurityKey key, string? audience, TimeProvider time)
@@ -140,6 +137,8 @@ internal static class Jwt
         }
     }
 
+    public static string Base64Url(byte[] bytes) => Base64UrlEncoder.Encode(bytes);
+
     private static bool ValidateLifetime(DateTime? notBefore, DateTime? expires, DateTime now)
     {
         if (expires is { } expiry && expiry <= now - Leeway)
@@ -154,8 +153,6 @@ internal static class Jwt
 
         return true;
     }
-
-    public static string Base64Url(byte[] bytes) => Base64UrlEncoder.Encode(bytes);
 
     private static string Reason(Exception? error, string? audience) => error switch
     {
