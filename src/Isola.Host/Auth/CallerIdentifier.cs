@@ -54,15 +54,14 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
     {
         var parsed = Jwt.Parse(token);
         var auth = await apps.GetAsync(appId, cancellationToken);
-        var verified = parsed.Algorithm switch
+        Microsoft.IdentityModel.Tokens.SecurityKey? key = parsed.Algorithm switch
         {
-            "HS256" => Jwt.VerifyHs256(parsed, auth.Secret),
-            "RS256" or "ES256" when auth.JwksUrl is not null =>
-                await jwks.FindKeyAsync(auth.JwksUrl, parsed.KeyId, cancellationToken) is { } jwk && Jwt.VerifyWithJwk(parsed, jwk),
+            "HS256" => Jwt.SecretKey(auth.Secret),
+            "RS256" or "ES256" when auth.JwksUrl is not null => await jwks.FindKeyAsync(auth.JwksUrl, parsed.KeyId, cancellationToken),
             _ => throw new JwtException($"tokens signed with '{parsed.Algorithm}' are not accepted" +
                 (parsed.Algorithm is "RS256" or "ES256" ? " (this app has no JWKS URL)" : "; use HS256 with the app's secret, or RS256/ES256 with its JWKS")),
         };
-        if (!verified)
+        if (key is null)
         {
             throw new JwtException("the token's signature does not match this app's keys");
         }
@@ -70,7 +69,7 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
         var claims = parsed.Claims;
         var role = claims["role"]?.GetValue<string>();
         // The app's own anon and service keys carry no audience; only end-user tokens are held to it.
-        Jwt.ValidateClaims(claims, time.GetUtcNow(), role is AppAuth.AnonRole or AppAuth.ServiceRole ? null : auth.Audience);
+        await Jwt.VerifyAsync(parsed, key, role is AppAuth.AnonRole or AppAuth.ServiceRole ? null : auth.Audience, time);
         return role switch
         {
             AppAuth.ServiceRole or "service" => Caller.Service(null),

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Isola.Host.Auth;
 
@@ -11,10 +11,10 @@ internal sealed class JwksCache(TimeProvider time) : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MinRefetch = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<string, (DateTimeOffset FetchedAt, Task<List<JsonObject>> Keys)> _sets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset FetchedAt, Task<List<JsonWebKey>> Keys)> _sets = new(StringComparer.Ordinal);
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    public async Task<JsonObject?> FindKeyAsync(string url, string? keyId, CancellationToken cancellationToken)
+    public async Task<JsonWebKey?> FindKeyAsync(string url, string? keyId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var entry = _sets.GetOrAdd(url, u => (now, FetchAsync(u)));
@@ -36,12 +36,15 @@ internal sealed class JwksCache(TimeProvider time) : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private static JsonObject? Match(List<JsonObject> keys, string? keyId) =>
-        keyId is null ? (keys.Count == 1 ? keys[0] : null) : keys.FirstOrDefault(k => k["kid"]?.GetValue<string>() == keyId);
+    // The key id is only ever compared, never used as a path or URL: a kid like "../x" matches nothing.
+    private static JsonWebKey? Match(List<JsonWebKey> keys, string? keyId) =>
+        keyId is null ? (keys.Count == 1 ? keys[0] : null) : keys.FirstOrDefault(k => string.Equals(k.Kid, keyId, StringComparison.Ordinal));
 
-    private async Task<List<JsonObject>> FetchAsync(string url)
+    private async Task<List<JsonWebKey>> FetchAsync(string url)
     {
-        var json = JsonNode.Parse(await _http.GetStringAsync(new Uri(url)))?.AsObject();
-        return json?["keys"] is JsonArray keys ? [.. keys.OfType<JsonObject>()] : [];
+        var set = new JsonWebKeySet(await _http.GetStringAsync(new Uri(url)));
+        // Signing keys of the two families Isola verifies; symmetric ("oct") keys published in a JWKS are
+        // never used, so an RS256 key id cannot be turned into an HMAC secret (algorithm confusion).
+        return [.. set.Keys.Where(k => k.Kty is JsonWebAlgorithmsKeyTypes.RSA or JsonWebAlgorithmsKeyTypes.EllipticCurve && k.Use is null or "" or "sig")];
     }
 }

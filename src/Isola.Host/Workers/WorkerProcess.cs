@@ -214,8 +214,10 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
-            var reason = IsAlive ? (deadline.IsCancellationRequested ? $"loading took longer than {timeout.TotalSeconds:0.#} s" : ex.Message)
-                : (await Exited).Detail;
+            // A worker dying mid-load breaks the connection before its exit is seen: give the exit a moment to say why.
+            var exit = deadline.IsCancellationRequested ? null
+                : await Exited.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+            var reason = exit?.Detail ?? (deadline.IsCancellationRequested ? $"loading took longer than {timeout.TotalSeconds:0.#} s" : ex.Message);
             throw new WorkerBootException($"the function failed to load: {reason}");
         }
 
