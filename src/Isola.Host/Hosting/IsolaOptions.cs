@@ -40,6 +40,9 @@ internal sealed record IsolaOptions
     /// <summary>Largest request body an invocation accepts (streamed, never buffered whole); past it, 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>Limits of SQL against app databases (result size cap, pools, timeouts).</summary>
+    public Data.AppDatabases.DataOptions Data { get; init; } = new();
+
     /// <summary>Worker pool sizing and recycling.</summary>
     public Workers.WorkerOptions Workers { get; init; } = new();
 
