@@ -61,6 +61,11 @@ internal sealed record IsolaOptions
         AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
         DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
         BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
+        Data = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DB_MAX_RESULT_BYTES")) is { } cap
+            ? new() { MaxResultBytes = long.TryParse(cap, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0
+                ? bytes
+                : throw new StartupException($"ISOLA_DB_MAX_RESULT_BYTES must be a positive number of bytes (got '{cap}')") }
+            : new(),
     };
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

@@ -16,9 +16,14 @@ internal sealed partial class AppDatabaseProvisioner(
     // the same ones at this moment. These are the errors such a race produces; a retry settles it.
     private static readonly HashSet<string> RaceStates = ["23505", "42710", "XX000", "40001", "40P01", "42P04"];
 
+    // Nodes of one installation share the platform database, so this session lock makes them provision
+    // one at a time (concurrent GRANTs and CREATE OR REPLACE FUNCTIONs fail with "tuple concurrently updated").
+    private const long ProvisionLockKey = 0x15014_0003;
+
     /// <summary>The Supabase roles (server-wide) and the platform database's lock-out; call once at start, before any app.</summary>
     public async Task EnsureClusterAsync(CancellationToken cancellationToken)
     {
+        await using var lease = await LockAsync(cancellationToken);
         await RetryRacesAsync(async () =>
         {
             await using var connection = await platform.OpenConnectionAsync(cancellationToken);
@@ -28,16 +33,18 @@ internal sealed partial class AppDatabaseProvisioner(
             await ExecuteAsync(connection, CreateRole("service_role", "nologin noinherit bypassrls"), cancellationToken);
         }, cancellationToken);
 
-        await using var platformConnection = await platform.OpenConnectionAsync(cancellationToken);
-        try
+        await RetryRacesAsync(async () =>
         {
-            // Nothing but the platform's own user may connect to the platform database.
-            await ExecuteAsync(platformConnection, $"revoke connect, temporary on database {Quote(names.PlatformDatabase)} from public", cancellationToken);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            LogCannotLockPlatform(logger, names.PlatformDatabase, ex.MessageText);
-        }
+            try
+            {
+                // Nothing but the platform's own user may connect to the platform database.
+                await ExecuteAsync(lease, $"revoke connect, temporary on database {Quote(names.PlatformDatabase)} from public", cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                LogCannotLockPlatform(logger, names.PlatformDatabase, ex.MessageText);
+            }
+        }, cancellationToken);
     }
 
     /// <summary>Provisions every app of the platform database (existing apps on upgrade).</summary>
@@ -65,9 +72,9 @@ internal sealed partial class AppDatabaseProvisioner(
         var database = names.Database(appId);
         var owner = names.Owner(appId);
         var created = false;
+        await using var connection = await LockAsync(cancellationToken);
         await RetryRacesAsync(async () =>
         {
-            await using var connection = await platform.OpenConnectionAsync(cancellationToken);
             // INHERIT: the owner holds the public schema through pg_database_owner, which NOINHERIT would cut off.
             await ExecuteAsync(connection, CreateRole(owner, "nologin inherit"), cancellationToken);
             foreach (var (login, member) in new[]
@@ -208,6 +215,24 @@ internal sealed partial class AppDatabaseProvisioner(
 
     // Outside the interpolated SQL, where its braces would be holes.
     private const string UuidPattern = "^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$";
+
+    /// <summary>A platform connection holding the provisioning lock until it is disposed (closing releases it).</summary>
+    private async Task<NpgsqlConnection> LockAsync(CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(platform.ConnectionString) { Pooling = false };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, $"select pg_advisory_lock({ProvisionLockKey})", cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
 
     private static string CreateRole(string name, string attributes) =>
         $"do $$ begin create role {Quote(name)} {attributes}; exception when duplicate_object or unique_violation then null; end $$";
