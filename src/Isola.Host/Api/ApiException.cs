@@ -16,6 +16,9 @@ internal sealed class ApiException(int status, string code, string message) : Ex
     /// <summary>The request field at fault (e.g. <c>triggers[1].config.schedule</c>), echoed as <c>error.field</c>.</summary>
     public string? Field { get; init; }
 
+    /// <summary>More members of the error object (e.g. PostgreSQL's <c>sqlState</c> and <c>position</c>).</summary>
+    public System.Text.Json.Nodes.JsonObject? Extra { get; init; }
+
     public static ApiException InvalidRequest(string message) => new(400, ErrorCodes.InvalidRequest, message);
 
     /// <summary>A 400 naming the field at fault; the message starts with the field so it reads on its own.</summary>

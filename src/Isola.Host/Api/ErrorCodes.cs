@@ -17,4 +17,10 @@ internal static class ErrorCodes
     public const string BuildFailed = "BUILD_FAILED";
     public const string DatabaseUnavailable = "DATABASE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
+    public const string MigrationConflict = "MIGRATION_CONFLICT";
+    public const string MigrationFailed = "MIGRATION_FAILED";
+    public const string QueryFailed = "QUERY_FAILED";
+    public const string QueryTimeout = "QUERY_TIMEOUT";
+    public const string ResultTooLarge = "RESULT_TOO_LARGE";
+    public const string DatabaseUnavailable = "DATABASE_UNAVAILABLE";
 }

@@ -14,7 +14,7 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         }
         catch (ApiException ex) when (!context.Response.HasStarted)
         {
-            await ErrorResponse.WriteAsync(context, ex.Status, ex.Code, ex.Message, ex.Headers, ex.Field);
+            await ErrorResponse.WriteAsync(context, ex.Status, ex.Code, ex.Message, ex.Headers, ex.Field, ex.Extra);
             return;
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)

@@ -7,7 +7,8 @@ namespace Isola.Host.Api;
 internal static class ErrorResponse
 {
     public static async Task WriteAsync(HttpContext context, int status, string code, string message,
-        IReadOnlyDictionary<string, string>? headers = null, string? field = null)
+        IReadOnlyDictionary<string, string>? headers = null, string? field = null,
+        System.Text.Json.Nodes.JsonObject? extra = null)
     {
         var response = context.Response;
         response.StatusCode = status;
@@ -31,6 +32,22 @@ internal static class ErrorResponse
         if (field is not null)
         {
             writer.WriteString("field", field);
+        }
+
+        if (extra is not null)
+        {
+            foreach (var (name, value) in extra)
+            {
+                writer.WritePropertyName(name);
+                if (value is null)
+                {
+                    writer.WriteNullValue();
+                }
+                else
+                {
+                    value.WriteTo(writer);
+                }
+            }
         }
 
         writer.WriteString("invocationId", context.TraceIdentifier);

@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
 using Isola.Host.Api;
+using Isola.Host.Data.AppDatabases;
 using Npgsql;
 
 namespace Isola.Host.Apps;
 
-/// <summary>Apps group functions (and later data and auth settings); <c>default</c> always exists.</summary>
-internal sealed partial class AppStore(NpgsqlDataSource dataSource)
+/// <summary>Apps group functions, a database and auth settings; <c>default</c> always exists.</summary>
+internal sealed partial class AppStore(NpgsqlDataSource dataSource, AppDatabaseProvisioner databases)
 {
     public const string DefaultApp = "default";
 
@@ -32,9 +33,14 @@ internal sealed partial class AppStore(NpgsqlDataSource dataSource)
         ValidateId(id);
         await using var command = dataSource.CreateCommand("insert into isola.apps (id) values ($1) on conflict (id) do nothing returning created_at");
         command.Parameters.Add(new NpgsqlParameter { Value = id });
-        return await command.ExecuteScalarAsync(cancellationToken) is DateTime created
-            ? new App(id, new DateTimeOffset(created, TimeSpan.Zero), 0)
-            : throw new ApiException(409, ErrorCodes.AppExists, $"app '{id}' already exists") { Field = "id" };
+        if (await command.ExecuteScalarAsync(cancellationToken) is not DateTime created)
+        {
+            throw new ApiException(409, ErrorCodes.AppExists, $"app '{id}' already exists") { Field = "id" };
+        }
+
+        // An app is born with its database. Should this fail, the next start provisions it (as on upgrade).
+        await databases.EnsureAppAsync(id, cancellationToken);
+        return new App(id, new DateTimeOffset(created, TimeSpan.Zero), 0);
     }
 
     /// <summary>Throws 404 APP_NOT_FOUND unless the app exists.</summary>

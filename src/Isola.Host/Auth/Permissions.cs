@@ -10,6 +10,12 @@ internal static class Permissions
     public const string Execute = "functions.execute";
     public const string AppsManage = "apps.manage";
 
+    /// <summary>Apply and list an app's database migrations (runs SQL as the app's owner).</summary>
+    public const string DbMigrate = "db.migrate";
+
+    /// <summary>Run a statement in an app's database as service_role (bypasses RLS).</summary>
+    public const string DbQuery = "db.query";
+
     /// <summary>Needed once per bound service when deploying a function with bindings.</summary>
     public static string BindingsCreate(string service) => $"functions.bindings.create:{service}";
 }

@@ -52,6 +52,9 @@ internal sealed record IsolaOptions
     /// </summary>
     public int DatabaseRestartAttempts { get; init; } = 5;
 
+    /// <summary>Limits of SQL against app databases (result size cap, pools, timeouts).</summary>
+    public Data.AppDatabases.DataOptions Data { get; init; } = new();
+
     /// <summary>Worker pool sizing and recycling.</summary>
     public Workers.WorkerOptions Workers { get; init; } = new();
 
@@ -80,6 +83,11 @@ internal sealed record IsolaOptions
         },
         PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
         DatabaseRestartAttempts = int.TryParse(Environment.GetEnvironmentVariable("ISOLA_PG_RESTART_ATTEMPTS"), out var attempts) && attempts >= 0 ? attempts : 5,
+        Data = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DB_MAX_RESULT_BYTES")) is { } cap
+            ? new() { MaxResultBytes = long.TryParse(cap, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0
+                ? bytes
+                : throw new StartupException($"ISOLA_DB_MAX_RESULT_BYTES must be a positive number of bytes (got '{cap}')") }
+            : new(),
     };
 
     private static Isola.Host.Workers.Memory.WorkerMemoryMode MemoryEnforcement(string? value) => value?.Trim().ToLowerInvariant() switch

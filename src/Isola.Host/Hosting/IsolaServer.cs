@@ -5,6 +5,7 @@ using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Build;
 using Isola.Host.Data;
+using Isola.Host.Data.AppDatabases;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Observability;
@@ -72,7 +73,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         try
         {
             var denoPath = DenoLocator.Find(options.DenoPath);
-            var box = new SecretBox(MasterKey.Load(options));
+            var masterKey = MasterKey.Load(options);
+            var box = new SecretBox(masterKey);
             string connectionString;
             if (options.DatabaseUrl is { } url)
             {
@@ -102,9 +104,25 @@ internal sealed partial class IsolaServer : IAsyncDisposable
                 throw new StartupException($"cannot prepare the database ({(options.DatabaseUrl is null ? "embedded" : "ISOLA_DATABASE_URL")}): {ex.Message}", ex);
             }
             await MasterKey.VerifyAsync(dataSource, box, cancellationToken);
+            AppDatabaseNames names;
+            var signer = new ClaimsSigner(masterKey);
+            try
+            {
+                // Every app has its database: made here for apps from before it existed, and with each new app.
+                await using var current = dataSource.CreateCommand("select current_database()");
+                names = new AppDatabaseNames((string)(await current.ExecuteScalarAsync(cancellationToken))!);
+                var provisioner = new AppDatabaseProvisioner(dataSource, names, signer, startupLogging.CreateLogger<AppDatabaseProvisioner>());
+                await provisioner.EnsureClusterAsync(cancellationToken);
+                await provisioner.EnsureAllAsync(cancellationToken);
+            }
+            catch (NpgsqlException ex)
+            {
+                throw new StartupException($"cannot prepare the app databases: {ex.Message}; see docs/data.md for the privileges an external server must grant", ex);
+            }
+
             var adminKey = await AdminKeyBootstrap.EnsureAsync(options, new ApiKeyStore(dataSource, TimeProvider.System), cancellationToken);
 
-            var app = BuildApp(options, minimumLevel, dataSource, box, denoPath);
+            var app = BuildApp(options, minimumLevel, dataSource, box, denoPath, names, signer);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
@@ -218,7 +236,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         });
     }
 
-    private static WebApplication BuildApp(IsolaOptions options, LogLevel minimumLevel, NpgsqlDataSource dataSource, SecretBox box, string denoPath)
+    private static WebApplication BuildApp(IsolaOptions options, LogLevel minimumLevel, NpgsqlDataSource dataSource, SecretBox box, string denoPath,
+        AppDatabaseNames names, ClaimsSigner signer)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -246,6 +265,14 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<DatabaseState>();
         services.AddSingleton(box);
         services.AddSingleton<ApiKeyStore>();
+        // App databases: provisioning, pools per app and role, the SQL executor, migrations.
+        services.AddSingleton(names);
+        services.AddSingleton(signer);
+        services.AddSingleton(options.Data);
+        services.AddSingleton<AppDatabaseProvisioner>();
+        services.AddSingleton<AppDatabases>();
+        services.AddSingleton<SqlExecutor>();
+        services.AddSingleton<AppMigrations>();
         services.AddSingleton<AppStore>();
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
@@ -286,6 +313,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapKeyEndpoints();
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
+        app.MapDbEndpoints();
         app.MapGatewayEndpoints();
         return app;
     }
