@@ -10,6 +10,7 @@ import { setTmpDir, wipeTmp } from "./src/tmp.ts";
 import { installNodeListen } from "./src/node-listen.ts";
 import { handleInvocation, targetOf, warmUp } from "./src/invoke.ts";
 import { handleControl } from "./src/control.ts";
+import { connectHost, setHostSocket } from "./src/host-calls.ts";
 
 const workerDir = Deno.args[0]?.replace(/\/+$/, "");
 if (!workerDir) {
@@ -17,6 +18,7 @@ if (!workerDir) {
   Deno.exit(2);
 }
 const socketPath = `${workerDir}/worker.sock`;
+setHostSocket(`${workerDir}/host.sock`);
 const tmpDir = `${workerDir}/tmp`;
 
 // Taken before the bundle can replace it with the capturing version.
@@ -69,6 +71,9 @@ function startDeferred(): Promise<void> {
     installNodeListen(http, tmpDir);
     patchStreams();
     await warmUp();
+    // The call channel is opened ahead of the first invocation; a host without one (the runtime's
+    // own tests) is fine: calls then fail with HOST_UNAVAILABLE.
+    connectHost();
   })();
   deferred.catch((error) => logError(error, "runtime set-up failed", null));
   return deferred;

@@ -6,7 +6,7 @@
 //     cold-start|deploy-npm BASE_URL KEY_FILE OUT_JSON N RUN_ID [call]
 //
 // With "call", deploy-npm also calls each function after its 201 and reports when it first
-// answered 200 (PERF.md's "→ ready"); bench/run passes it only when the gateway serves functions.
+// answered 200 (budget P4's "→ ready", docs/features.md); bench/run passes it only when the gateway serves functions.
 
 interface ColdStartSample {
   name: string;

@@ -1,5 +1,5 @@
 // Turns one bench/run's raw figures into bench/results/latest.json, one verdict line per budget
-// (shared/PERF.md) and a markdown table for the README.
+// (the budgets of docs/features.md) and a markdown table for the README.
 //
 //   deno run --allow-read --allow-write=OUT_JSON --allow-env report.ts WORK_DIR OUT_JSON
 //

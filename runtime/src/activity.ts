@@ -1,6 +1,9 @@
 // What keeps a worker busy: invocations in flight and waitUntil promises. The host reads these
 // through /__isola/health, and /tmp is wiped when both drop to zero.
 import { logError } from "./logs.ts";
+import { currentInvocation } from "./context.ts";
+import { releaseCapability } from "./host-calls.ts";
+import type { Invocation } from "./types.ts";
 
 let inFlight = 0;
 const background = new Set<Promise<unknown>>();
@@ -30,8 +33,21 @@ export function beginInvocation(): () => void {
   };
 }
 
-/** EdgeRuntime.waitUntil / ctx.waitUntil: keeps the worker busy until the promise settles. */
+/**
+ * Ends an invocation's capability once its response is sent and the waitUntil work it started has
+ * settled: after that the host refuses calls made with it.
+ */
+export function settleInvocation(inv: Invocation): void {
+  if (!inv.responded || inv.pendingWork > 0 || !inv.capability) return;
+  const capability = inv.capability;
+  inv.capability = null;
+  releaseCapability(capability);
+}
+
+/** EdgeRuntime.waitUntil / ctx.waitUntil: keeps the worker (and the invocation's capability) busy until the promise settles. */
 export function waitUntil(promise: unknown): void {
+  const inv = currentInvocation();
+  if (inv) inv.pendingWork++;
   // The rejection handler is attached here, inside the caller's async context, so its log line
   // is attributed to the invocation that started the work.
   const settled = Promise.resolve(promise).then(
@@ -40,6 +56,10 @@ export function waitUntil(promise: unknown): void {
   );
   const tracked: Promise<void> = settled.finally(() => {
     background.delete(tracked);
+    if (inv) {
+      inv.pendingWork--;
+      settleInvocation(inv);
+    }
     checkIdle();
   });
   background.add(tracked);

@@ -3,6 +3,7 @@ import type { AsyncLocalStorage } from "node:async_hooks";
 import type { FunctionContext, FunctionInfo, Invocation } from "./types.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
+import { invocationDb } from "./db.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
 // rather than on the start-up path; nothing needs it before the first invocation.
@@ -51,5 +52,6 @@ export function buildContext(
     log: functionLogger,
     waitUntil,
     function: fn,
+    db: invocationDb(() => inv.capability),
   };
 }

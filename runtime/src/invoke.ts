@@ -4,7 +4,7 @@ import { NativeResponse, NativeRequest, NativeHeaders } from "./natives.ts";
 import type { Caller, Invocation, Invoke } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
-import { beginInvocation } from "./activity.ts";
+import { beginInvocation, settleInvocation } from "./activity.ts";
 import { rememberOriginal } from "./websocket.ts";
 
 const ENVELOPE = "x-isola-";
@@ -137,6 +137,9 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
     deadline: Number.isFinite(deadline) && deadline > 0 ? deadline : null,
     caller: parseCaller(envelope.get("x-isola-caller") ?? null),
     info,
+    capability: envelope.get("x-isola-capability") || null,
+    pendingWork: 0,
+    responded: false,
   };
 }
 
@@ -175,6 +178,11 @@ export async function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo
     end();
     throw error;
   }
+  const settled = inv;
+  info.completed.finally(() => {
+    settled.responded = true;
+    settleInvocation(settled);
+  }).catch(() => {});
   try {
     return passThrough(await runInInvocation(inv, () => invoke(inv)));
   } catch (error) {

@@ -3,6 +3,7 @@
 import { NativeResponse, NativeHeaders } from "./natives.ts";
 import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
 import { headersObject } from "./context.ts";
+import { type Db, invocationDb } from "./db.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 
@@ -28,6 +29,8 @@ export interface ScriptContext {
   invocationId: string;
   log: FunctionLogger;
   waitUntil(promise: unknown): void;
+  /** SQL against the app's database as the caller, as ctx.db in the other shapes. */
+  db: Db;
 }
 
 export type ScriptHandler = (request: ScriptRequest, context: ScriptContext) => unknown;
@@ -108,6 +111,7 @@ export function scriptInvoke(
       invocationId: inv.id,
       log: functionLogger,
       waitUntil,
+      db: invocationDb(() => inv.capability),
     };
     return scriptResponse(await handler(request, context));
   };

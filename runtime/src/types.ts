@@ -1,4 +1,5 @@
 // Shapes of the data exchanged with the host (see ../PROTOCOL.md) and with the function.
+import type { Db } from "./db.ts";
 
 export interface FunctionInfo {
   id: string;
@@ -61,6 +62,8 @@ export interface FunctionContext {
   log: FunctionLogger;
   waitUntil(promise: unknown): void;
   function: FunctionInfo;
+  /** SQL against the app's database as the caller (docs/data.md). */
+  db: Db;
 }
 
 /** Everything the runtime knows about one invocation; the AsyncLocalStorage store. */
@@ -73,6 +76,12 @@ export interface Invocation {
   deadline: number | null;
   caller: Caller | null;
   info: Deno.ServeHandlerInfo;
+  /** The x-isola-capability token: what this invocation may ask of the host; null outside the host. */
+  capability: string | null;
+  /** waitUntil promises started by this invocation and not yet settled. */
+  pendingWork: number;
+  /** True once the response has been sent. */
+  responded: boolean;
 }
 
 /** A loaded function adapted to one calling convention. */

@@ -1,6 +1,7 @@
 // Functions see a rebuilt Request (envelope removed, url rewritten), but Deno.upgradeWebSocket
 // only accepts the Request that Deno.serve produced. The patch maps one to the other.
 import { NativeWebSocket } from "./natives.ts";
+import { waitUntil } from "./activity.ts";
 
 const realUpgrade = Deno.upgradeWebSocket;
 const originals = new WeakMap<Request, Request>();
@@ -13,7 +14,11 @@ export function upgradeWebSocket(
   request: Request,
   options?: Deno.UpgradeWebSocketOptions,
 ): Deno.WebSocketUpgrade {
-  return realUpgrade(originals.get(request) ?? request, options);
+  const upgrade = realUpgrade(originals.get(request) ?? request, options);
+  // An open socket is the invocation still at work: it keeps its capability (ctx.db in message
+  // handlers) and holds off the /tmp wipe until it closes.
+  waitUntil(new Promise<void>((resolve) => upgrade.socket.addEventListener("close", () => resolve(), { once: true })));
+  return upgrade;
 }
 
 export function installUpgradePatch(): void {

@@ -1,7 +1,7 @@
 namespace Isola.Host.Api;
 
 /// <summary>
-/// A failure the platform answers itself, with the error contract of DESIGN.md.
+/// A failure the platform answers itself, with the error contract (docs/functions-api.md, "Errors").
 /// Thrown anywhere below an endpoint; <see cref="ErrorContractMiddleware"/> writes it.
 /// </summary>
 internal sealed class ApiException(int status, string code, string message) : Exception(message)

@@ -1,6 +1,6 @@
 namespace Isola.Host.Api;
 
-/// <summary>Machine-readable error codes of the error contract (DESIGN.md); clients switch on these.</summary>
+/// <summary>Machine-readable error codes of the error contract (docs/functions-api.md, "Errors"); clients switch on these.</summary>
 internal static class ErrorCodes
 {
     public const string InvalidRequest = "INVALID_REQUEST";

@@ -7,7 +7,7 @@ using Isola.Host.Observability;
 
 namespace Isola.Host.Api;
 
-/// <summary>The canonical deploy API (SPEC C1, C2, C4) under <c>/v1/{app}/functions</c>.</summary>
+/// <summary>The canonical deploy API (feature C1, C2, C4) under <c>/v1/{app}/functions</c>.</summary>
 internal static class FunctionEndpoints
 {
     public static void MapFunctionEndpoints(this IEndpointRouteBuilder routes)

@@ -7,7 +7,7 @@ using Isola.Host.Observability;
 namespace Isola.Host.Api;
 
 /// <summary>
-/// MolnOS-shaped control endpoints (SPEC C3) on the default app: the same handlers and rows as
+/// MolnOS-shaped control endpoints (feature C3) on the default app: the same handlers and rows as
 /// <see cref="FunctionEndpoints"/>, only other paths. Functions are addressed by id or name.
 /// </summary>
 internal static class MolnosEndpoints

@@ -1,6 +1,6 @@
 namespace Isola.Host.Auth;
 
-/// <summary>Permission names of the control plane (SPEC C8, MolnOS).</summary>
+/// <summary>Permission names of the control plane (feature C8, MolnOS).</summary>
 internal static class Permissions
 {
     public const string Create = "functions.create";

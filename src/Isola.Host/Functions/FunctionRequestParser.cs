@@ -302,7 +302,7 @@ internal static partial class FunctionRequestParser
 
         string[] allowedConfig = type switch
         {
-            TriggerSpec.Cron => ["schedule"],
+            TriggerSpec.Cron => ["schedule", "timezone"],
             TriggerSpec.Event => ["eventName"],
             TriggerSpec.WebSocket => ["event"],
             _ => [],
@@ -346,9 +346,11 @@ internal static partial class FunctionRequestParser
                     throw ApiException.InvalidField($"{field}.config.schedule", "is required for a cron trigger, e.g. \"*/5 * * * *\"");
                 }
 
-                if (!CronExpression.TryParse(schedule, out _, out var error))
+                config.TryGetValue("timezone", out var timeZone);
+                if (!CronSchedule.TryParse(schedule, timeZone, out _, out var error))
                 {
-                    throw ApiException.InvalidField($"{field}.config.schedule", $"is not a valid cron expression: {error}");
+                    var badField = error!.StartsWith("time zone", StringComparison.Ordinal) ? "timezone" : "schedule";
+                    throw ApiException.InvalidField($"{field}.config.{badField}", $"is not valid: {error}");
                 }
 
                 break;

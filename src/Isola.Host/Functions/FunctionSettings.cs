@@ -1,7 +1,7 @@
 namespace Isola.Host.Functions;
 
 /// <summary>
-/// Everything about a function version except its source and env values (SPEC C1), with the
+/// Everything about a function version except its source and env values (feature C1), with the
 /// seeds' defaults. Stored as JSON in <c>function_versions.settings</c>; immutable per version.
 /// </summary>
 internal sealed record FunctionSettings

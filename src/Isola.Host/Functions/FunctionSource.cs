@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Isola.Host.Functions;
 
 /// <summary>
-/// What was deployed: one <c>code</c> string, or a set of files with an entrypoint (SPEC C6). Paths are
+/// What was deployed: one <c>code</c> string, or a set of files with an entrypoint (feature C6). Paths are
 /// relative to the function's folder; <c>../_shared/...</c> reaches the shared folder next to it, as in a
 /// Supabase project. Stored as JSON in <c>function_versions.source</c>.
 /// </summary>

@@ -7,6 +7,7 @@ using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Observability;
 using Isola.Host.Workers;
+using Isola.Host.Workers.Calls;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Isola.Host.Gateway;
@@ -18,7 +19,7 @@ namespace Isola.Host.Gateway;
 /// </summary>
 internal sealed partial class InvocationForwarder(
     FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, CallerIdentifier identifier, IsolaOptions options, TimeProvider time,
-    ILogger<InvocationForwarder> logger)
+    InvocationCapabilities capabilities, ILogger<InvocationForwarder> logger)
 {
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {
@@ -73,14 +74,30 @@ internal sealed partial class InvocationForwarder(
         try
         {
             lease = await supervisor.AcquireAsync(function, linked.Token);
-            if (http.WebSockets.IsWebSocketRequest)
+            var deadlineAt = started.AddMilliseconds(function.Settings.TimeoutMs);
+            // What this invocation may ask of the host (ctx.db …); the runtime releases it when done.
+            // A WebSocket's capability lives as long as the socket: the relay's end releases it.
+            var isWebSocket = http.WebSockets.IsWebSocketRequest;
+            var capability = capabilities.Issue(new CapabilityGrant(invocationId, lease.Worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
             {
-                outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
-                    Envelope(http, route, function, caller, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs)), linked.Token);
+                ExpiresAt = isWebSocket ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
+            });
+            if (isWebSocket)
+            {
+                try
+                {
+                    outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
+                        Envelope(http, route, function, caller, invocationId, deadlineAt, capability), linked.Token);
+                }
+                finally
+                {
+                    capabilities.Release(capability, lease.Worker.Id);
+                }
+
                 return;
             }
 
-            await ForwardAsync(http, route, function, caller, lease.Worker, invocationId, started.AddMilliseconds(function.Settings.TimeoutMs), linked.Token, outcome);
+            await ForwardAsync(http, route, function, caller, lease.Worker, invocationId, deadlineAt, capability, linked.Token, outcome);
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
         {
@@ -105,7 +122,7 @@ internal sealed partial class InvocationForwarder(
     private static readonly Uri WorkerBase = new("http://worker/");
 
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
-        DateTimeOffset deadlineAt, CancellationToken cancellationToken, Outcome outcome)
+        DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, Outcome outcome)
     {
         using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), new Uri(WorkerBase, route.FunctionPath));
         var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
@@ -128,7 +145,7 @@ internal sealed partial class InvocationForwarder(
         }
 
         request.Headers.Host = http.Request.Host.Value;
-        foreach (var (name, value) in Envelope(http, route, function, caller, invocationId, deadlineAt))
+        foreach (var (name, value) in Envelope(http, route, function, caller, invocationId, deadlineAt, capability))
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
@@ -172,7 +189,7 @@ internal sealed partial class InvocationForwarder(
     /// the caller's headers, since the relay's handshake carries them.
     /// </summary>
     private static IEnumerable<KeyValuePair<string, string>> Envelope(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller,
-        string invocationId, DateTimeOffset deadlineAt)
+        string invocationId, DateTimeOffset deadlineAt, string capability)
     {
         if (http.WebSockets.IsWebSocketRequest)
         {
@@ -191,6 +208,7 @@ internal sealed partial class InvocationForwarder(
         yield return new("x-isola-subpath", route.Subpath);
         yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("x-isola-caller", caller.EnvelopeJson);
+        yield return new("x-isola-capability", capability);
     }
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)

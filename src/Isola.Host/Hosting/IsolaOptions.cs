@@ -46,6 +46,9 @@ internal sealed record IsolaOptions
     /// <summary>Worker pool sizing and recycling.</summary>
     public Workers.WorkerOptions Workers { get; init; } = new();
 
+    /// <summary>Bounds on calls from functions to the host (ctx.db and what follows it).</summary>
+    public Workers.Calls.HostCallOptions HostCalls { get; init; } = new();
+
     /// <summary>
     /// Wall-clock limit of one <c>deno bundle</c> run, from process start to exit; npm downloads on a
     /// cold cache count against it.

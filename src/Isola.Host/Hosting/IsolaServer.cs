@@ -10,6 +10,7 @@ using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Observability;
 using Isola.Host.Workers;
+using Isola.Host.Workers.Calls;
 using Isola.Host.Secrets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -214,6 +215,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
             // A worker's own socket, and the one node servers listen on in its tmp.
             Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache")));
+        // Calls from functions to the host (ctx.db …) over each worker's host.sock, checked by capability.
+        services.AddSingleton(options.HostCalls);
+        services.AddSingleton<InvocationCapabilities>();
+        services.AddSingleton<HostCallDispatcher>();
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<InvocationForwarder>();
 

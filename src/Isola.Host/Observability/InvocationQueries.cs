@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Isola.Host.Observability;
 
-/// <summary>Reads the invocation log and per-function statistics (SPEC O1, O2).</summary>
+/// <summary>Reads the invocation log and per-function statistics (feature O1, O2).</summary>
 internal sealed class InvocationQueries(NpgsqlDataSource dataSource)
 {
     public const int MaxLimit = 500;

@@ -32,7 +32,8 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
             "run", "--quiet", "--no-prompt", "--no-config", "--no-lock", "--unstable-no-legacy-abort",
             "--allow-net", "--deny-net=" + string.Join(',', denied),
             "--allow-read=" + workerDir,
-            "--allow-write=" + Path.Combine(workerDir, "tmp") + "," + Path.Combine(workerDir, "worker.sock"),
+            // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
+            "--allow-write=" + Path.Combine(workerDir, "tmp") + "," + Path.Combine(workerDir, "worker.sock") + "," + Path.Combine(workerDir, "host.sock"),
             $"--v8-flags=--max-old-space-size={memoryLimitMb}",
             bootstrapPath.Value, workerDir,
         ];

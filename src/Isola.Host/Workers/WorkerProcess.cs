@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Isola.Host.Data;
+using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Workers;
 
@@ -21,6 +22,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private readonly IWorkerOutput _output;
     private readonly ILogger _logger;
     private WorkerExitKind? _plannedExit;
+    private HostCallChannel? _channel;
     private int _inFlight;
 
     private WorkerProcess(string id, string directory, int memoryLimitMb, Process process, IWorkerOutput output, ILogger logger)
@@ -91,7 +93,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     public DateTimeOffset LastReleased { get; private set; }
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, int memoryLimitMb, int hostPort, (uint Uid, uint Gid)? runAs,
-        IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken)
+        IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
+        (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
         var directory = Path.Combine(launch.WorkersRoot, id);
@@ -101,6 +104,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         {
             UnixUser.ChownRecursive(directory, user.Uid, user.Gid);
         }
+
+        // Listening before the process starts: the runtime connects right after ISOLA_READY.
+        var channel = calls is { } c ? HostCallChannel.Listen(directory, id, runAs, c.Dispatcher, c.Options, logger) : null;
 
         var info = new ProcessStartInfo
         {
@@ -137,7 +143,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var worker = new WorkerProcess(id, directory, memoryLimitMb, process, output, logger);
+        var worker = new WorkerProcess(id, directory, memoryLimitMb, process, output, logger) { _channel = channel };
         process.Exited += (_, _) => worker.OnExited();
         process.Start();
         worker.Pid = process.Id;
@@ -315,6 +321,11 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             }
         }
 
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync();
+        }
+
         Client.Dispose();
         Invoker.Dispose();
         _process.Dispose();
@@ -370,6 +381,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
                 LogWorkerDied(_logger, Id, detail, LastLines(tail));
             }
 
+            // Its invocations are over: capabilities they held die with the process.
+            _channel?.ReleaseGrants();
             _exited.TrySetResult(new WorkerExit(kind, code, detail));
         });
     }

@@ -3,6 +3,7 @@ using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Secrets;
+using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Workers;
 
@@ -22,6 +23,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly IWorkerOutput _output;
     private readonly TimeProvider _time;
     private readonly ILogger<WorkerSupervisor> _logger;
+    private readonly HostCallDispatcher _calls;
+    private readonly HostCallOptions _callOptions;
     private readonly (uint Uid, uint Gid)? _runAs;
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _reaper;
@@ -34,8 +37,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private int _disposed;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
-        FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger)
+        FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
     {
+        _calls = calls;
+        _callOptions = callOptions;
         _store = store;
         _options = options;
         _launch = launch;
@@ -238,7 +243,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken)
     {
-        var worker = await WorkerProcess.StartAsync(_launch, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken);
+        var worker = await WorkerProcess.StartAsync(_launch, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken,
+            (_calls, _callOptions));
         Interlocked.Increment(ref _started);
         return worker;
     }

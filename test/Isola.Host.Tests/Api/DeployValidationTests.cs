@@ -40,6 +40,7 @@ public sealed class DeployValidationTests(HostFixture fixture) : IClassFixture<H
         { """ "name": "f", "code": "x", "trigger": { "config": {} } """, "trigger.type" },
         { """ "name": "f", "code": "x", "trigger": { "type": "cron", "config": {} } """, "trigger.config.schedule" },
         { """ "name": "f", "code": "x", "trigger": { "type": "cron", "config": { "schedule": "61 * * * *" } } """, "trigger.config.schedule" },
+        { """ "name": "f", "code": "x", "trigger": { "type": "cron", "config": { "schedule": "0 9 * * *", "timezone": "Mars/Olympus" } } """, "trigger.config.timezone" },
         { """ "name": "f", "code": "x", "trigger": { "type": "http", "config": { "path": "/x" } } """, "trigger.config.path" },
         { """ "name": "f", "code": "x", "triggers": [] """, "triggers" },
         { """ "name": "f", "code": "x", "triggers": { "type": "http" } """, "triggers" },

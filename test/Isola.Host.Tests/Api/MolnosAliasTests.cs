@@ -4,7 +4,7 @@ using Isola.Host.Tests.Infrastructure;
 
 namespace Isola.Host.Tests.Api;
 
-/// <summary>SPEC C3: the MolnOS paths drive the same engine and rows as /v1/default/functions.</summary>
+/// <summary>feature C3: the MolnOS paths drive the same engine and rows as /v1/default/functions.</summary>
 public sealed class MolnosAliasTests
 {
     [Fact]

@@ -5,7 +5,7 @@ using Isola.Host.Tests.Infrastructure;
 
 namespace Isola.Host.Tests.Auth;
 
-/// <summary>SPEC C8: every control endpoint × a key without its permission → 403 naming it; with it → allowed.</summary>
+/// <summary>feature C8: every control endpoint × a key without its permission → 403 naming it; with it → allowed.</summary>
 public sealed class PermissionMatrixTests(AuthFixture fixture) : IClassFixture<AuthFixture>, IAsyncLifetime
 {
     private static readonly string[] AllButAdmin =

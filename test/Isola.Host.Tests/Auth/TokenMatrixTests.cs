@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Isola.Host.Tests.Auth;
 
 /// <summary>
-/// SPEC A1–A3: every kind of credential against every access setting, with the outcome the table in
+/// feature A1–A3: every kind of credential against every access setting, with the outcome the table in
 /// docs/access-control.md promises. Rejections happen at the gateway, before any worker.
 /// </summary>
 public sealed class TokenMatrixTests(AuthFixture fixture) : IClassFixture<AuthFixture>, IAsyncLifetime

@@ -6,7 +6,7 @@ using Isola.Host.Tests.Infrastructure;
 namespace Isola.Host.Tests.Gateway;
 
 /// <summary>
-/// One suite, every handler shape (SPEC H2), through all three routes (H1, H6, C3): status,
+/// One suite, every handler shape (feature H2), through all three routes (H1, H6, C3): status,
 /// headers, body, streaming, path, subpath, query, errors. Fixtures: test/fixtures/functions/.
 /// </summary>
 public sealed class HandlerShapeComplianceTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>

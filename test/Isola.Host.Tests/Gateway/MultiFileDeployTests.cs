@@ -7,7 +7,7 @@ using Isola.Host.Tests.Infrastructure;
 
 namespace Isola.Host.Tests.Gateway;
 
-/// <summary>SPEC C6: files + entrypoint as JSON, and .tar.gz / .zip uploads, run end to end.</summary>
+/// <summary>feature C6: files + entrypoint as JSON, and .tar.gz / .zip uploads, run end to end.</summary>
 public sealed class MultiFileDeployTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
     private static readonly byte[] Binary = [.. Enumerable.Range(0, 256).Select(i => (byte)i), 0, 0xff];

@@ -4,7 +4,7 @@ using Isola.Host.Tests.Infrastructure;
 namespace Isola.Host.Tests.Gateway;
 
 /// <summary>
-/// SPEC H6: the real npm package <c>@supabase/functions-js</c>, unmodified, from Node, classifies
+/// feature H6: the real npm package <c>@supabase/functions-js</c>, unmodified, from Node, classifies
 /// Isola's answers as Supabase does (test/node/supabase-functions-js/client.test.mjs).
 /// </summary>
 public sealed class SupabaseClientTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>

@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace Isola.Host.Tests.Secrets;
 
-/// <summary>SPEC C5: env values are sealed at rest and never come back out of the API.</summary>
+/// <summary>feature C5: env values are sealed at rest and never come back out of the API.</summary>
 public sealed class SecretStorageTests
 {
     private const string Code = "export default (req, ctx) => new Response(ctx.env.API_KEY);";

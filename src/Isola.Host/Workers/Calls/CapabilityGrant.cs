@@ -1,0 +1,13 @@
+using Isola.Host.Auth;
+
+namespace Isola.Host.Workers.Calls;
+
+/// <summary>
+/// What one invocation may ask of the host over its worker's call channel: the app and function it
+/// runs for, and as whom. Bound to one worker; ends with the invocation (runtime/PROTOCOL.md, "Calls").
+/// </summary>
+internal sealed record CapabilityGrant(string InvocationId, string WorkerId, string AppId, Guid FunctionId, string FunctionName, Caller Caller, DateTimeOffset Deadline)
+{
+    /// <summary>When the grant lapses even if the worker never released it: the deadline plus the background grace.</summary>
+    public DateTimeOffset ExpiresAt { get; init; } = Deadline;
+}
