@@ -4,14 +4,15 @@ using System.Text;
 namespace Isola.Host.Data.AppDatabases;
 
 /// <summary>
-/// Names of the cluster objects an installation owns. PostgreSQL role names are cluster-wide, so
-/// everything Isola creates but the three Supabase roles carries the installation's prefix (the
-/// platform database's name): two installations, or many test nodes, can share one server.
+/// Names of the cluster objects Isola makes. PostgreSQL role names are cluster-wide, so everything
+/// but the three Supabase roles carries the app's database name, which starts with the
+/// installation's prefix (the platform database's name): two installations, or many test nodes,
+/// can share one server, and each app's roles can connect to that app's database only.
 /// </summary>
 internal sealed class AppDatabaseNames
 {
-    // 16 + '_' + 40 (longest app id) + "_owner" = 63, PostgreSQL's identifier limit.
-    private const int MaxPrefixLength = 16;
+    // 14 + '_' + 40 (longest app id) + "_service" = 63, PostgreSQL's identifier limit.
+    private const int MaxPrefixLength = 14;
 
     public AppDatabaseNames(string platformDatabase)
     {
@@ -25,11 +26,23 @@ internal sealed class AppDatabaseNames
 
     public string Prefix { get; }
 
-    /// <summary>Login role of the host for <paramref name="role"/>: a member of that one role only, NOINHERIT.</summary>
-    public string LoginRole(DbRole role) => $"{Prefix}_login_{RoleName(role)}";
+    /// <summary>
+    /// The host's login into the app's database for <paramref name="role"/>: a NOINHERIT member of
+    /// that one role only, with CONNECT on that one database (<c>isola_default_anon</c>, <c>_user</c>, <c>_service</c>).
+    /// </summary>
+    public string LoginRole(string appId, DbRole role) => Database(appId) + role switch
+    {
+        DbRole.Anon => "_anon",
+        DbRole.Authenticated => "_user",
+        _ => "_service",
+    };
 
-    /// <summary>Login role migrations connect as; a NOINHERIT member of every app owner role.</summary>
-    public string Migrator => $"{Prefix}_migrator";
+    /// <summary>The login migrations connect as: a NOINHERIT member of the app's owner role only.</summary>
+    public string Migrator(string appId) => Database(appId) + "_migrate";
+
+    /// <summary>Every login role of the app, in a fixed order.</summary>
+    public IEnumerable<string> Logins(string appId) =>
+        [LoginRole(appId, DbRole.Anon), LoginRole(appId, DbRole.Authenticated), LoginRole(appId, DbRole.Service), Migrator(appId)];
 
     /// <summary>The app's database: <c>isola_default</c> for the app <c>default</c> of the platform database <c>isola</c>.</summary>
     public string Database(string appId) => $"{Prefix}_{appId.Replace('-', '_')}";

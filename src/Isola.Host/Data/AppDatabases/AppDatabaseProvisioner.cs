@@ -5,8 +5,8 @@ namespace Isola.Host.Data.AppDatabases;
 
 /// <summary>
 /// Creates what app data needs, idempotently, over the platform's own (admin) connection: the
-/// Supabase roles and the installation's login roles once per server, and per app a database with
-/// its owner role, the <c>auth</c> schema and Supabase's default privileges. Runs for every app at
+/// Supabase roles once per server, and per app a database with its owner role, its login roles
+/// (one per Supabase role, plus the migrator), the <c>auth</c> schema and Supabase's default privileges. Runs for every app at
 /// start (so apps made before this existed get their database) and when an app is created.
 /// </summary>
 internal sealed partial class AppDatabaseProvisioner(
@@ -16,10 +16,9 @@ internal sealed partial class AppDatabaseProvisioner(
     // the same ones at this moment. These are the errors such a race produces; a retry settles it.
     private static readonly HashSet<string> RaceStates = ["23505", "42710", "XX000", "40001", "40P01", "42P04"];
 
-    /// <summary>Server-wide roles and the platform database's lock-out; call once at start, before any app.</summary>
+    /// <summary>The Supabase roles (server-wide) and the platform database's lock-out; call once at start, before any app.</summary>
     public async Task EnsureClusterAsync(CancellationToken cancellationToken)
     {
-        var logins = new[] { DbRole.Anon, DbRole.Authenticated, DbRole.Service };
         await RetryRacesAsync(async () =>
         {
             await using var connection = await platform.OpenConnectionAsync(cancellationToken);
@@ -27,17 +26,6 @@ internal sealed partial class AppDatabaseProvisioner(
             await ExecuteAsync(connection, CreateRole("anon", "nologin noinherit"), cancellationToken);
             await ExecuteAsync(connection, CreateRole("authenticated", "nologin noinherit"), cancellationToken);
             await ExecuteAsync(connection, CreateRole("service_role", "nologin noinherit bypassrls"), cancellationToken);
-            foreach (var role in logins)
-            {
-                var login = names.LoginRole(role);
-                await ExecuteAsync(connection, CreateRole(login, "login noinherit"), cancellationToken);
-                await ExecuteAsync(connection, $"alter role {Quote(login)} with login noinherit nosuperuser nocreatedb nocreaterole nobypassrls password '{signer.LoginPassword(login)}'", cancellationToken);
-                // One login per role: a login that is a member of all three could SET ROLE service_role from anon's SQL.
-                await ExecuteAsync(connection, $"grant {Quote(RoleName(role))} to {Quote(login)}", cancellationToken);
-            }
-
-            await ExecuteAsync(connection, CreateRole(names.Migrator, "login noinherit"), cancellationToken);
-            await ExecuteAsync(connection, $"alter role {Quote(names.Migrator)} with login noinherit nosuperuser nocreatedb nocreaterole nobypassrls password '{signer.LoginPassword(names.Migrator)}'", cancellationToken);
         }, cancellationToken);
 
         await using var platformConnection = await platform.OpenConnectionAsync(cancellationToken);
@@ -80,9 +68,24 @@ internal sealed partial class AppDatabaseProvisioner(
         await RetryRacesAsync(async () =>
         {
             await using var connection = await platform.OpenConnectionAsync(cancellationToken);
-            await ExecuteAsync(connection, CreateRole(owner, "nologin noinherit"), cancellationToken);
-            // The admin must be able to SET ROLE to the owner (a no-op for a superuser) and the migrator too.
-            await ExecuteAsync(connection, $"grant {Quote(owner)} to {Quote(names.Migrator)}", cancellationToken);
+            // INHERIT: the owner holds the public schema through pg_database_owner, which NOINHERIT would cut off.
+            await ExecuteAsync(connection, CreateRole(owner, "nologin inherit"), cancellationToken);
+            foreach (var (login, member) in new[]
+            {
+                (names.LoginRole(appId, DbRole.Anon), "anon"),
+                (names.LoginRole(appId, DbRole.Authenticated), "authenticated"),
+                (names.LoginRole(appId, DbRole.Service), "service_role"),
+                (names.Migrator(appId), owner),
+            })
+            {
+                await ExecuteAsync(connection, CreateRole(login, "login noinherit"), cancellationToken);
+                await ExecuteAsync(connection,
+                    $"alter role {Quote(login)} with login noinherit nosuperuser nocreatedb nocreaterole nobypassrls password '{signer.LoginPassword(login)}'",
+                    cancellationToken);
+                // One login per role: a login that is a member of all three could SET ROLE service_role from anon's SQL.
+                await ExecuteAsync(connection, $"grant {Quote(member)} to {Quote(login)}", cancellationToken);
+            }
+
             await using var exists = new NpgsqlCommand("select 1 from pg_database where datname = $1", connection);
             exists.Parameters.Add(new NpgsqlParameter { Value = database });
             if (await exists.ExecuteScalarAsync(cancellationToken) is null)
@@ -94,7 +97,7 @@ internal sealed partial class AppDatabaseProvisioner(
 
             await ExecuteAsync(connection, $"""
                 revoke all on database {Quote(database)} from public;
-                grant connect on database {Quote(database)} to {Quote(names.LoginRole(DbRole.Anon))}, {Quote(names.LoginRole(DbRole.Authenticated))}, {Quote(names.LoginRole(DbRole.Service))}, {Quote(names.Migrator)}
+                grant connect on database {Quote(database)} to {string.Join(", ", names.Logins(appId).Select(Quote))}
                 """, cancellationToken);
         }, cancellationToken);
 
@@ -128,9 +131,9 @@ internal sealed partial class AppDatabaseProvisioner(
     private string SetupSql(string appId)
     {
         var owner = Quote(names.Owner(appId));
-        var migrator = Quote(names.Migrator);
+        var migrator = Quote(names.Migrator(appId));
         var logins = string.Join(", ", new[] { DbRole.Anon, DbRole.Authenticated, DbRole.Service }
-            .Select(role => "'" + names.LoginRole(role) + "'"));
+            .Select(role => "'" + names.LoginRole(appId, role) + "'"));
         return $"""
             create schema if not exists isola_migrations authorization {migrator};
             create table if not exists isola_migrations.schema_migrations (
@@ -180,7 +183,7 @@ internal sealed partial class AppDatabaseProvisioner(
 
             -- As Supabase defines them (auth.uid() is null when sub is not a uuid rather than an error).
             create or replace function auth.uid() returns uuid language sql stable as $$
-                select case when (auth.jwt() ->> 'sub') ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
+                select case when (auth.jwt() ->> 'sub') ~* '{UuidPattern}'
                     then (auth.jwt() ->> 'sub')::uuid end
             $$;
             create or replace function auth.role() returns text language sql stable as $$
@@ -202,6 +205,9 @@ internal sealed partial class AppDatabaseProvisioner(
             reset role;
             """;
     }
+
+    // Outside the interpolated SQL, where its braces would be holes.
+    private const string UuidPattern = "^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$";
 
     private static string CreateRole(string name, string attributes) =>
         $"do $$ begin create role {Quote(name)} {attributes}; exception when duplicate_object or unique_violation then null; end $$";

@@ -5,8 +5,8 @@ namespace Isola.Host.Data.AppDatabases;
 
 /// <summary>
 /// Connection pools into app databases, one per app and login role, made on first use. The host
-/// never reaches app data as a superuser or owner: each pool logs in as a role that is a NOINHERIT
-/// member of exactly one of anon / authenticated / service_role (decision 012).
+/// never reaches app data as a superuser or owner: each pool logs in as the app's own role that is a
+/// NOINHERIT member of exactly one of anon / authenticated / service_role (decision 012).
 /// </summary>
 internal sealed class AppDatabases(NpgsqlDataSource platform, AppDatabaseNames names, ClaimsSigner signer, DataOptions options) : IAsyncDisposable
 {
@@ -19,10 +19,10 @@ internal sealed class AppDatabases(NpgsqlDataSource platform, AppDatabaseNames n
     public DataOptions Options => options;
 
     /// <summary>A pool into the app's database that logs in as the login role of <paramref name="role"/>.</summary>
-    public NpgsqlDataSource For(string appId, DbRole role) => Pool(appId, names.LoginRole(role));
+    public NpgsqlDataSource For(string appId, DbRole role) => Pool(appId, names.LoginRole(appId, role));
 
-    /// <summary>A pool that logs in as the migrator, which may only SET ROLE to app owners.</summary>
-    public NpgsqlDataSource Migrator(string appId) => Pool(appId, names.Migrator);
+    /// <summary>A pool that logs in as the app's migrator, which may only SET ROLE to the app's owner.</summary>
+    public NpgsqlDataSource Migrator(string appId) => Pool(appId, names.Migrator(appId));
 
     public async ValueTask DisposeAsync()
     {
@@ -45,6 +45,8 @@ internal sealed class AppDatabases(NpgsqlDataSource platform, AppDatabaseNames n
             // The pool resets session state (DISCARD ALL) between callers: a SET that SQL made
             // outside our transaction-local settings never reaches the next caller.
             NoResetOnClose = false,
+            // Migrations report which statement failed (PostgresException.BatchCommand) to place the error.
+            IncludeFailedBatchedCommand = true,
         };
         return NpgsqlDataSource.Create(builder.ConnectionString);
     });

@@ -85,23 +85,35 @@ internal sealed partial class AppMigrations(AppDatabases databases, ILogger<AppM
     }
 
     /// <summary>
-    /// Npgsql splits a multi-statement text and sends each statement on its own; PostgreSQL's error
-    /// position is then relative to the failing statement, so it is moved back into the whole text.
+    /// Sends the statements as one batch, each on its own (PostgreSQL runs them in our transaction);
+    /// splitting here rather than in Npgsql tells which one failed, so PostgreSQL's error position
+    /// (relative to that statement) becomes a position in the text the operator sent.
     /// </summary>
     private static async Task RunMigrationAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
+        var statements = SqlScript.Split(sql);
+        if (statements.Count == 0)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(statement.Text));
+        }
+
         try
         {
-            await ExecuteAsync(connection, sql, cancellationToken);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
         }
         catch (PostgresException ex)
         {
             int? position = null;
             if (ex.Position > 0)
             {
-                var statementText = ex.BatchCommand?.CommandText;
-                var offset = string.IsNullOrEmpty(statementText) ? 0 : Math.Max(0, sql.IndexOf(statementText, StringComparison.Ordinal));
-                position = offset + ex.Position;
+                var failed = ex.BatchCommand is { } command ? batch.BatchCommands.IndexOf(command) : -1;
+                position = (failed >= 0 ? statements[failed].Offset : 0) + ex.Position;
             }
 
             throw new SqlExecutionException(SqlFailure.Statement, ex.MessageText, ex)

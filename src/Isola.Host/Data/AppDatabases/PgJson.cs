@@ -33,15 +33,45 @@ internal static class PgJson
         {
             value = reader.GetValue(ordinal);
         }
+        catch (Exception ex) when (ex is InvalidCastException or NotSupportedException && type is PostgresArrayType array)
+        {
+            // An array holding NULLs does not fit int[]; read it as int?[] and the like.
+            value = ReadNullableArray(reader, ordinal, array.Element.InternalName) ?? throw Unreadable(type, ex);
+        }
         catch (Exception ex) when (ex is InvalidCastException or NotSupportedException)
         {
             // A type Npgsql has no CLR mapping for (an extension's, say): its text form is still useful.
-            value = reader.GetFieldValue<string>(ordinal);
+            try
+            {
+                value = reader.GetFieldValue<string>(ordinal);
+            }
+            catch (Exception inner) when (inner is InvalidCastException or NotSupportedException)
+            {
+                throw Unreadable(type, inner);
+            }
         }
 
         size = 0;
         return Convert(value, isJson, ref size);
     }
+
+    private static Array? ReadNullableArray(NpgsqlDataReader reader, int ordinal, string element) => element switch
+    {
+        "int2" => reader.GetFieldValue<short?[]>(ordinal),
+        "int4" => reader.GetFieldValue<int?[]>(ordinal),
+        "int8" => reader.GetFieldValue<long?[]>(ordinal),
+        "float4" => reader.GetFieldValue<float?[]>(ordinal),
+        "float8" => reader.GetFieldValue<double?[]>(ordinal),
+        "numeric" => reader.GetFieldValue<decimal?[]>(ordinal),
+        "bool" => reader.GetFieldValue<bool?[]>(ordinal),
+        "uuid" => reader.GetFieldValue<Guid?[]>(ordinal),
+        "date" => reader.GetFieldValue<DateOnly?[]>(ordinal),
+        "timestamptz" or "timestamp" => reader.GetFieldValue<DateTime?[]>(ordinal),
+        _ => null,
+    };
+
+    private static InvalidCastException Unreadable(PostgresType type, Exception inner) =>
+        new($"a value of type {type.DisplayName} cannot be returned as JSON; cast it to text in the query (column::text)", inner);
 
     private static bool IsJson(PostgresType type) => type switch
     {

@@ -97,6 +97,11 @@ internal sealed class SqlExecutor(AppDatabases databases, TimeProvider time)
         {
             throw new SqlExecutionException(SqlFailure.Timeout, $"the statement ran past its deadline ({timeoutMs} ms) and was cancelled", ex);
         }
+        catch (Exception ex) when (ex is InvalidCastException or OverflowException or JsonException)
+        {
+            // A value with no JSON form (numeric beyond decimal's 28 digits, infinite timestamps, an unmapped type).
+            throw new SqlExecutionException(SqlFailure.Statement, ex.Message, ex);
+        }
         catch (NpgsqlException ex)
         {
             throw new SqlExecutionException(SqlFailure.Unavailable, $"the app database is unavailable: {ex.Message}", ex);
