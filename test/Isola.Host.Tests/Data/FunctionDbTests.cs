@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Isola.Host.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Isola.Host.Tests.Data;
@@ -81,6 +82,30 @@ public sealed class FunctionDbTests : IAsyncLifetime
 
         var impersonation = await (await _b.GetAsync($"/v1/default/fn/notes/as-user?user={UserA}")).JsonAsync();
         Assert.Equal("FORBIDDEN", impersonation.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_transaction_commits_together_and_a_throw_rolls_it_back()
+    {
+        var ids = await (await _a.PostAsync("/v1/default/fn/notes/tx-commit", null)).ShouldSucceedAsync();
+        Assert.Equal(2, ids.GetArrayLength());
+        var thrown = await (await _a.PostAsync("/v1/default/fn/notes/tx-throw", null)).ShouldSucceedAsync();
+        Assert.Equal("changed my mind", thrown.GetProperty("thrown").GetString());
+        Assert.Equal(["tx-1", "tx-2"], await TitlesAsync(_a, "mine"));
+    }
+
+    [Fact]
+    public async Task A_transaction_left_open_when_the_invocation_ends_is_rolled_back()
+    {
+        await (await _a.PostAsync("/v1/default/fn/notes/tx-abandon", null)).ShouldSucceedAsync();
+        var transactions = _host.Server.Services.GetRequiredService<Isola.Host.Data.FunctionDb.DbTransactions>();
+        for (var i = 0; i < 100 && transactions.Count > 0; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, transactions.Count);
+        Assert.Empty(await TitlesAsync(_host.Client, "mine")); // the insert never committed
     }
 
     [Fact]

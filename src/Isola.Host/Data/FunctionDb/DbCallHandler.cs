@@ -11,20 +11,56 @@ namespace Isola.Host.Data.FunctionDb;
 /// as the invocation's caller (anon, authenticated with the token's claims, or service_role), or
 /// as whom <c>asUser</c> / <c>asAnon</c> asked for, through <see cref="SqlExecutor"/>.
 /// </summary>
-internal sealed class DbCallHandler(SqlExecutor executor) : IHostCallHandler
+internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transactions) : IHostCallHandler
 {
     public string Family => "db";
 
     public async ValueTask<JsonNode?> HandleAsync(HostCall call, CancellationToken cancellationToken)
     {
-        switch (call.Op)
+        try
         {
-            case "db.query":
-                return await QueryAsync(call, cancellationToken);
-            default:
-                throw new HostCallException("UNKNOWN_CALL", $"the host does not serve '{call.Op}'");
+            switch (call.Op)
+            {
+                case "db.query":
+                    return await QueryAsync(call, cancellationToken);
+                case "db.begin":
+                    var session = await executor.BeginAsync(call.Grant.AppId, CallerFor(call.Grant.Caller, call.Args), cancellationToken);
+                    try
+                    {
+                        return new JsonObject { ["tx"] = transactions.Add(call.Capability, session) };
+                    }
+                    catch
+                    {
+                        await session.DisposeAsync();
+                        throw;
+                    }
+
+                case "db.commit":
+                    await using (var committing = transactions.Take(call.Capability, TxOf(call.Args)))
+                    {
+                        await committing.CommitAsync(cancellationToken);
+                    }
+
+                    return null;
+                case "db.rollback":
+                    await using (var rolling = transactions.Take(call.Capability, TxOf(call.Args)))
+                    {
+                        await rolling.RollbackAsync();
+                    }
+
+                    return null;
+                default:
+                    throw new HostCallException("UNKNOWN_CALL", $"the host does not serve '{call.Op}'");
+            }
+        }
+        catch (SqlExecutionException ex)
+        {
+            throw ToCallError(ex);
         }
     }
+
+    private static string? TxOf(JsonElement args) =>
+        args.ValueKind == JsonValueKind.Object && args.TryGetProperty("tx", out var tx) && tx.ValueKind == JsonValueKind.String ? tx.GetString() : null;
 
     private async Task<JsonNode?> QueryAsync(HostCall call, CancellationToken cancellationToken)
     {
@@ -40,16 +76,14 @@ internal sealed class DbCallHandler(SqlExecutor executor) : IHostCallHandler
             parameters.AddRange(paramsElement.EnumerateArray());
         }
 
-        var caller = CallerFor(call.Grant.Caller, args);
-        try
+        var sql = sqlElement.GetString()!;
+        if (TxOf(args) is { } tx)
         {
-            var result = await executor.ExecuteAsync(call.Grant.AppId, caller, sqlElement.GetString()!, parameters, DeadlineOf(call.Grant), cancellationToken);
-            return Render(result);
+            // Inside ctx.db.transaction: the statement joins it, as whom the transaction began.
+            return Render(await transactions.Get(call.Capability, tx).ExecuteAsync(sql, parameters, DeadlineOf(call.Grant), cancellationToken));
         }
-        catch (SqlExecutionException ex)
-        {
-            throw ToCallError(ex);
-        }
+
+        return Render(await executor.ExecuteAsync(call.Grant.AppId, CallerFor(call.Grant.Caller, args), sql, parameters, DeadlineOf(call.Grant), cancellationToken));
     }
 
     /// <summary>
