@@ -39,19 +39,13 @@ function encodeParam(value: unknown): unknown {
   return value;
 }
 
-/** bytea columns arrive as {$bytes: base64}; everything else is already the documented JS value. */
-function decodeValue(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(decodeValue);
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (keys.length === 1 && keys[0] === "$bytes" && typeof record.$bytes === "string") {
-    const binary = atob(record.$bytes);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  }
-  return value;
+/** bytea columns (named in binaryColumns) arrive as base64 text; everything else is already the documented JS value. */
+function decodeBytes(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const binary = atob(value);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 function scoped(scope: Scope): Db {
@@ -72,7 +66,7 @@ function scoped(scope: Scope): Db {
       }) as { rows: Record<string, unknown>[]; rowCount: number; binaryColumns?: string[] };
       if (answer.binaryColumns?.length) {
         for (const row of answer.rows) {
-          for (const column of answer.binaryColumns) row[column] = decodeValue(row[column]);
+          for (const column of answer.binaryColumns) row[column] = decodeBytes(row[column]);
         }
       }
       return answer as unknown as QueryResult<Row>;

@@ -179,18 +179,92 @@ internal static class PgJson
 
     /// <summary>
     /// A JSON parameter as text of unknown type, as node-postgres sends them: PostgreSQL infers the
-    /// type from where it is used (<c>id = $1</c> makes it an int). Objects and arrays go as JSON text.
+    /// type from where it is used (<c>id = $1</c> makes it an int). Arrays go as array literals
+    /// (<c>{1,2}</c>, so <c>= any($1)</c> works), objects as JSON text, and <c>{"$bytes": base64}</c>
+    /// (how ctx.db sends a <c>Uint8Array</c>) as bytea.
     /// </summary>
-    public static NpgsqlParameter Parameter(JsonElement value) => new()
+    public static NpgsqlParameter Parameter(JsonElement value)
     {
-        NpgsqlDbType = NpgsqlDbType.Unknown,
-        Value = value.ValueKind switch
+        if (value.ValueKind == JsonValueKind.Object && IsBytes(value, out var bytes))
         {
-            JsonValueKind.Null or JsonValueKind.Undefined => DBNull.Value,
-            JsonValueKind.String => value.GetString()!,
-            JsonValueKind.True => "true",
-            JsonValueKind.False => "false",
-            _ => value.GetRawText(),
-        },
-    };
+            return new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = bytes };
+        }
+
+        return new NpgsqlParameter
+        {
+            NpgsqlDbType = NpgsqlDbType.Unknown,
+            Value = value.ValueKind switch
+            {
+                JsonValueKind.Null or JsonValueKind.Undefined => DBNull.Value,
+                JsonValueKind.String => value.GetString()!,
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                JsonValueKind.Array => ArrayLiteral(value),
+                _ => value.GetRawText(),
+            },
+        };
+    }
+
+    private static bool IsBytes(JsonElement value, out byte[] bytes)
+    {
+        bytes = [];
+        using var properties = value.EnumerateObject();
+        if (!properties.MoveNext() || properties.Current.Name != "$bytes" || properties.Current.Value.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        var base64 = properties.Current.Value.GetString()!;
+        if (properties.MoveNext())
+        {
+            return false;
+        }
+
+        try
+        {
+            bytes = System.Convert.FromBase64String(base64);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A PostgreSQL array literal: elements double-quoted and escaped, null as NULL, nested arrays nested.</summary>
+    private static string ArrayLiteral(JsonElement array)
+    {
+        var text = new System.Text.StringBuilder("{");
+        var first = true;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (!first)
+            {
+                text.Append(',');
+            }
+
+            first = false;
+            switch (item.ValueKind)
+            {
+                case JsonValueKind.Null or JsonValueKind.Undefined:
+                    text.Append("NULL");
+                    break;
+                case JsonValueKind.Array:
+                    text.Append(ArrayLiteral(item));
+                    break;
+                default:
+                    var element = item.ValueKind switch
+                    {
+                        JsonValueKind.String => item.GetString()!,
+                        JsonValueKind.True => "true",
+                        JsonValueKind.False => "false",
+                        _ => item.GetRawText(),
+                    };
+                    text.Append('"').Append(element.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+                    break;
+            }
+        }
+
+        return text.Append('}').ToString();
+    }
 }

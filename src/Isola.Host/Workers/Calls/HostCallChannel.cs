@@ -261,9 +261,9 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         ReleaseGrants();
+        // Cancelled, never disposed: connection loops may still read its token while they unwind.
         _closing.Cancel();
         _listener.Dispose();
-        _closing.Dispose();
         return ValueTask.CompletedTask;
     }
 

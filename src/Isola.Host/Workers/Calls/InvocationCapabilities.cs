@@ -17,6 +17,9 @@ internal sealed class InvocationCapabilities(TimeProvider time)
     /// <summary>Grants currently live (tests and metrics).</summary>
     public int Count => _grants.Count;
 
+    /// <summary>Raised once for each grant that ends (released, expired, or its worker gone), with its token.</summary>
+    public event Action<string>? Ended;
+
     public string Issue(CapabilityGrant grant)
     {
         SweepExpiredNow();
@@ -44,7 +47,7 @@ internal sealed class InvocationCapabilities(TimeProvider time)
 
         if (time.GetUtcNow() > grant.ExpiresAt)
         {
-            _grants.TryRemove(token, out _);
+            End(token);
             refusal = "the capability has expired";
             return null;
         }
@@ -57,7 +60,7 @@ internal sealed class InvocationCapabilities(TimeProvider time)
     {
         if (_grants.TryGetValue(token, out var grant) && grant.WorkerId == workerId)
         {
-            _grants.TryRemove(token, out _);
+            End(token);
         }
     }
 
@@ -68,7 +71,7 @@ internal sealed class InvocationCapabilities(TimeProvider time)
         {
             if (grant.WorkerId == workerId)
             {
-                _grants.TryRemove(token, out _);
+                End(token);
             }
         }
     }
@@ -87,8 +90,16 @@ internal sealed class InvocationCapabilities(TimeProvider time)
         {
             if (now > grant.ExpiresAt)
             {
-                _grants.TryRemove(token, out _);
+                End(token);
             }
+        }
+    }
+
+    private void End(string token)
+    {
+        if (_grants.TryRemove(token, out _))
+        {
+            Ended?.Invoke(token);
         }
     }
 }

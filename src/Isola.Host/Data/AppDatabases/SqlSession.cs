@@ -1,0 +1,228 @@
+using System.Data;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace Isola.Host.Data.AppDatabases;
+
+/// <summary>
+/// One transaction in an app's database as one caller. Every statement goes in a batch behind
+/// <c>set_config('role', …, true)</c>, the signed claims and a <c>statement_timeout</c> from the
+/// deadline, so whatever a previous statement did to its role or claims (RESET ROLE, set_config) is
+/// undone before the next one runs. A batch command is never split, so each is exactly one statement.
+/// </summary>
+internal sealed class SqlSession : IAsyncDisposable
+{
+    // Past the statement_timeout, the client cancels too (a dead server never answers a timeout).
+    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(2);
+
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly DbCaller _caller;
+    private readonly string _claimsSignature;
+    private readonly AppDatabases _databases;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    private SqlSession(NpgsqlConnection connection, NpgsqlTransaction transaction, DbCaller caller, string claimsSignature, AppDatabases databases, TimeProvider time)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        _caller = caller;
+        _claimsSignature = claimsSignature;
+        _databases = databases;
+        _time = time;
+    }
+
+    public DbCaller Caller => _caller;
+
+    public static async Task<SqlSession> BeginAsync(AppDatabases databases, string appId, DbCaller caller, TimeProvider time, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection? connection = null;
+        try
+        {
+            connection = await databases.For(appId, caller.Role).OpenConnectionAsync(cancellationToken);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            return new SqlSession(connection, transaction, caller, databases.Signer.Sign(databases.Names.Database(appId), caller.ClaimsJson), databases, time);
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            throw new SqlExecutionException(SqlFailure.Unavailable, $"the app database is unavailable: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Runs one statement; a failure leaves the transaction aborted (roll it back).</summary>
+    public async Task<SqlResult> ExecuteAsync(string sql, IReadOnlyList<JsonElement> parameters, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        var remaining = deadline - _time.GetUtcNow();
+        if (remaining <= TimeSpan.Zero)
+        {
+            throw new SqlExecutionException(SqlFailure.Timeout, "the deadline passed before the statement was sent");
+        }
+
+        // statement_timeout is in whole milliseconds and 0 would mean "none".
+        var timeoutMs = Math.Max(1, (long)Math.Ceiling(remaining.TotalMilliseconds));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cancel.CancelAfter(remaining + CancelGrace);
+        // One connection runs one command at a time: statements of one transaction queue here.
+        await _oneAtATime.WaitAsync(cancel.Token);
+        try
+        {
+            await using var batch = new NpgsqlBatch(_connection, _transaction);
+            var setup = new NpgsqlBatchCommand("""
+                select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+                       set_config('request.jwt.claims_sig', $3, true), set_config('statement_timeout', $4, true)
+                """);
+            setup.Parameters.Add(new NpgsqlParameter { Value = _caller.RoleName });
+            setup.Parameters.Add(new NpgsqlParameter { Value = _caller.ClaimsJson });
+            setup.Parameters.Add(new NpgsqlParameter { Value = _claimsSignature });
+            setup.Parameters.Add(new NpgsqlParameter { Value = timeoutMs.ToString(CultureInfo.InvariantCulture) });
+            batch.BatchCommands.Add(setup);
+            var statement = new NpgsqlBatchCommand(sql);
+            foreach (var parameter in parameters)
+            {
+                statement.Parameters.Add(PgJson.Parameter(parameter));
+            }
+
+            batch.BatchCommands.Add(statement);
+            SqlResult result;
+            var reader = await batch.ExecuteReaderAsync(CommandBehavior.Default, cancel.Token);
+            SqlExecutionException? tooLarge = null;
+            try
+            {
+                await reader.NextResultAsync(cancel.Token);
+                result = await ReadAsync(reader, batch, cancel.Token);
+                await reader.NextResultAsync(cancel.Token);
+                result = result with { RowCount = (long)statement.Rows };
+            }
+            catch (SqlExecutionException ex) when (ex.Failure == SqlFailure.ResultTooLarge)
+            {
+                tooLarge = ex;
+                throw;
+            }
+            finally
+            {
+                try
+                {
+                    await reader.DisposeAsync();
+                }
+                catch (PostgresException) when (tooLarge is not null)
+                {
+                    // The cancellation we asked for; the caller hears about the size, not about 57014.
+                }
+            }
+
+            return result;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.QueryCanceled)
+        {
+            throw new SqlExecutionException(SqlFailure.Timeout,
+                $"the statement ran past its deadline ({timeoutMs} ms) and was cancelled in PostgreSQL", ex) { SqlState = ex.SqlState };
+        }
+        catch (PostgresException ex)
+        {
+            throw FromPostgres(ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SqlExecutionException(SqlFailure.Timeout, $"the statement ran past its deadline ({timeoutMs} ms) and was cancelled", ex);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or OverflowException or JsonException)
+        {
+            // A value with no JSON form (numeric beyond decimal's 28 digits, infinite timestamps, an unmapped type).
+            throw new SqlExecutionException(SqlFailure.Statement, ex.Message, ex);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new SqlExecutionException(SqlFailure.Unavailable, $"the app database is unavailable: {ex.Message}", ex);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _transaction.CommitAsync(cancellationToken);
+        }
+        catch (PostgresException ex)
+        {
+            // A deferred constraint or a serialization failure surfaces at COMMIT.
+            throw FromPostgres(ex);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new SqlExecutionException(SqlFailure.Unavailable, $"the app database is unavailable: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Rolls back; never throws (a broken connection has rolled back already).</summary>
+    public async Task RollbackAsync()
+    {
+        try
+        {
+            await _transaction.RollbackAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+
+    private async Task<SqlResult> ReadAsync(NpgsqlDataReader reader, NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        var fields = new SqlField[reader.FieldCount];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            fields[i] = new SqlField(reader.GetName(i), reader.GetPostgresType(i).InternalName);
+        }
+
+        var cap = _databases.Options.MaxResultBytes;
+        long size = 0;
+        var rows = new List<JsonObject>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = new JsonObject();
+            for (var i = 0; i < fields.Length; i++)
+            {
+                // Duplicate column names: the last one wins, as in node-postgres.
+                row[fields[i].Name] = PgJson.Read(reader, i, out var valueSize);
+                size += valueSize + fields[i].Name.Length;
+            }
+
+            rows.Add(row);
+            if (size > cap)
+            {
+                // Stop PostgreSQL producing the rest; the reader's disposal then has nothing left to drain.
+                batch.Cancel();
+                throw new SqlExecutionException(SqlFailure.ResultTooLarge,
+                    $"the result passed {cap} bytes after {rows.Count} rows and was cancelled; select fewer rows or columns (limit, pagination)");
+            }
+        }
+
+        return new SqlResult(rows, rows.Count, fields);
+    }
+
+    private static SqlExecutionException FromPostgres(PostgresException ex) =>
+        new(SqlFailure.Statement, ex.MessageText, ex)
+        {
+            SqlState = ex.SqlState,
+            Detail = ex.Detail,
+            Hint = ex.Hint,
+            Position = ex.Position > 0 ? ex.Position : null,
+        };
+}
