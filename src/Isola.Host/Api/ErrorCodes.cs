@@ -22,5 +22,4 @@ internal static class ErrorCodes
     public const string QueryFailed = "QUERY_FAILED";
     public const string QueryTimeout = "QUERY_TIMEOUT";
     public const string ResultTooLarge = "RESULT_TOO_LARGE";
-    public const string DatabaseUnavailable = "DATABASE_UNAVAILABLE";
 }
