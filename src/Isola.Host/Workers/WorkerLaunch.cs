@@ -60,7 +60,10 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
 
     /// <summary>The program and arguments that start a worker, as <paramref name="runAs"/> when given, inside the sandbox.</summary>
     public (string FileName, List<string> Arguments) Command(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate, (uint Uid, uint Gid)? runAs) =>
-        Sandbox.Wrap(workerDir, runAs, denoPath, Arguments(workerDir, memoryLimitMb, hostPort, allowPrivate));
+        Sandbox.Wrap(workerDir, runAs, denoPath, Arguments(workerDir, memoryLimitMb, hostPort, allowPrivate),
+            // The module cache is left out on purpose: bundles are built ahead, and a cache under /tmp would
+            // show other functions' dependencies; a worker then starts with an empty one in its own tmp.
+            [Path.GetDirectoryName(BootstrapPath)!, Path.GetDirectoryName(denoPath)!]);
 
     public Dictionary<string, string?> Environment(string workerDir) => new()
     {

@@ -14,22 +14,28 @@ internal sealed class WorkerSandbox
 
     /// <summary>
     /// Runs inside the new mount namespace, as root, before dropping to the worker user:
-    /// $1 worker dir, $2 tmp size in MB, $3/$4 uid/gid; the rest is the command to exec.
-    /// When the worker dir lies under /tmp (tests, SocketFolder's fallback) it would vanish under the
-    /// new /tmp, so it is bound back at the same path from the shell's working directory (not
-    /// canonicalized: the path name would find the new, empty /tmp). The runtime never wipes that entry.
+    /// $1 worker dir, $2 tmp size in MB, $3/$4 uid/gid, $5 further folders the worker needs
+    /// (':'-separated: the runtime's and Deno's own folders); the rest is the command to exec.
+    /// Any of those folders under /tmp (tests, SocketFolder's fallback) would vanish under the new
+    /// /tmp, so each is opened before /tmp is covered and bound back at the same path through that
+    /// handle (not canonicalized: the path name would find the new, empty /tmp). The runtime never
+    /// wipes those entries.
     /// </summary>
     private const string MountScript =
         """
         set -e
         PATH=/usr/sbin:/usr/bin:/sbin:/bin
-        dir=$1 size=$2 uid=$3 gid=$4
-        shift 4
+        dir=$1 size=$2 uid=$3 gid=$4 keep=$1:$5
+        shift 5
         mount -t tmpfs -o "size=${size}m,mode=0700,uid=$uid,gid=$gid,nosuid,nodev" isola-tmp "$dir/tmp"
-        cd "$dir"
+        IFS=:
+        n=3
+        for p in $keep; do case "$p/" in /tmp/?*) eval "exec $n<\"\$p\""; n=$((n + 1));; esac; done
         mount --bind "$dir/tmp" /tmp
-        case "$dir/" in /tmp/*) mkdir -p "$dir" && mount --no-canonicalize --rbind . "$dir";; esac
-        unset PATH
+        n=3
+        for p in $keep; do case "$p/" in /tmp/?*) mkdir -p "$p"; mount --no-canonicalize --rbind "/proc/self/fd/$n" "$p"; eval "exec $n<&-"; n=$((n + 1));; esac; done
+        unset IFS PATH
+        cd "$dir"
         exec "$@"
         """;
 
@@ -88,7 +94,8 @@ internal sealed class WorkerSandbox
     }
 
     /// <summary>The program and arguments that start <paramref name="deno"/> with its arguments inside the sandbox.</summary>
-    public (string FileName, List<string> Arguments) Wrap(string workerDir, (uint Uid, uint Gid)? runAs, string deno, IEnumerable<string> denoArguments)
+    public (string FileName, List<string> Arguments) Wrap(string workerDir, (uint Uid, uint Gid)? runAs, string deno, IEnumerable<string> denoArguments,
+        IReadOnlyList<string> alsoNeeded)
     {
         var command = new List<string>();
         if (runAs is { } account)
@@ -109,6 +116,7 @@ internal sealed class WorkerSandbox
             "--mount", "--propagation", "private", "--", "/bin/sh", "-c", MountScript, "isola-worker",
             workerDir, TmpLimitMb.ToString(System.Globalization.CultureInfo.InvariantCulture),
             uid.ToString(System.Globalization.CultureInfo.InvariantCulture), gid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            string.Join(':', alsoNeeded),
         ];
         wrapped.AddRange(command);
         return ("unshare", wrapped);
