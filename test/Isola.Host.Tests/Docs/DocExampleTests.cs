@@ -12,7 +12,8 @@ namespace Isola.Host.Tests.Docs;
 public sealed partial class DocExampleTests
 {
     [Theory]
-    [InlineData("README.md", new[] { "\"name\":\"hello-world\"", "\"description\":\"A simple greeting function\"", "\"current\":2", "\"deleted\":true" })]
+    [InlineData("README.md", new[] { "\"name\":\"hello-world\"", "\"description\":\"A simple greeting function\"", "\"current\":2", "\"deleted\":true",
+        "[\"Ada's note\"]", "[\"Bob's note\"]", "\n[]\n", "[\"Ada's note\",\"Bob's note\"]" })]
     [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"" })]
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
