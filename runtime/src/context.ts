@@ -3,7 +3,7 @@ import type { AsyncLocalStorage } from "node:async_hooks";
 import type { FunctionContext, FunctionInfo, Invocation } from "./types.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
-import { invocationDb } from "./db.ts";
+import { bindingsFor, invocationDb } from "./db.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
 // rather than on the start-up path; nothing needs it before the first invocation.
@@ -35,6 +35,7 @@ export function buildContext(
   inv: Invocation,
   fn: FunctionInfo,
   env: Record<string, string>,
+  bindings: unknown[] = [],
 ): FunctionContext {
   const url = inv.request.url;
   return {
@@ -53,5 +54,6 @@ export function buildContext(
     waitUntil,
     function: fn,
     db: invocationDb(() => inv.capability),
+    bindings: bindingsFor(bindings, () => inv.capability),
   };
 }

@@ -107,7 +107,18 @@ export function invocationDb(capability: () => string | null): Db {
   return scoped({ capability });
 }
 
-/** ctx.bindings.databases: the function's own PostgreSQL role, holding only the grants it declared. */
-export function bindingDb(capability: () => string | null, binding: string): Db {
-  return scoped({ capability, binding });
+/** ctx.bindings / context.bindings: one entry per service the function declared a binding for. */
+export interface Bindings {
+  /** The function's own PostgreSQL login, holding only the grants it declared (bypasses RLS, reaches nothing else). */
+  databases?: Db;
+}
+
+export function bindingsFor(specs: unknown[], capability: () => string | null): Bindings {
+  const bindings: Bindings = {};
+  for (const spec of specs) {
+    if (spec !== null && typeof spec === "object" && (spec as { service?: unknown }).service === "databases") {
+      bindings.databases = scoped({ capability, binding: "databases" });
+    }
+  }
+  return bindings;
 }

@@ -3,7 +3,7 @@
 import { NativeResponse, NativeHeaders } from "./natives.ts";
 import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
 import { headersObject } from "./context.ts";
-import { type Db, invocationDb } from "./db.ts";
+import { type Bindings, bindingsFor, type Db, invocationDb } from "./db.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 
@@ -21,7 +21,8 @@ export interface ScriptContext {
   request: ScriptRequest;
   functionId: string;
   functionName: string;
-  bindings: unknown[];
+  /** `context.bindings.databases` when the function declares a databases binding. */
+  bindings: Bindings;
   // Beyond PROTOCOL.md's list, for convenience and parity with ctx:
   user: unknown;
   auth: Caller | null;
@@ -104,7 +105,7 @@ export function scriptInvoke(
       request,
       functionId: fn.id,
       functionName: fn.name,
-      bindings,
+      bindings: bindingsFor(bindings, () => inv.capability),
       user: inv.caller?.user ?? null,
       auth: inv.caller,
       env,

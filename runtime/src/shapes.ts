@@ -36,7 +36,7 @@ export async function detectShape(
       shape: "deno-serve",
       invoke: async (inv) => {
         const info = {
-          ...buildContext(inv, fn.info, fn.env),
+          ...buildContext(inv, fn.info, fn.env, fn.bindings),
           remoteAddr: remoteAddr(inv),
           completed: inv.info.completed,
         };
@@ -63,7 +63,7 @@ export async function detectShape(
     const handler = main as Handler;
     return {
       shape: "default-function",
-      invoke: async (inv) => (await handler(inv.request, buildContext(inv, fn.info, fn.env))) as Response,
+      invoke: async (inv) => (await handler(inv.request, buildContext(inv, fn.info, fn.env, fn.bindings))) as Response,
     };
   }
   if (main !== null && typeof main === "object" && typeof (main as { fetch?: unknown }).fetch === "function") {
@@ -71,7 +71,7 @@ export async function detectShape(
     return {
       shape: "fetch-object",
       invoke: async (inv) => {
-        const ctx = { ...buildContext(inv, fn.info, fn.env), passThroughOnException() {}, props: {} };
+        const ctx = { ...buildContext(inv, fn.info, fn.env, fn.bindings), passThroughOnException() {}, props: {} };
         return (await app.fetch(inv.request, fn.env, ctx)) as Response;
       },
     };

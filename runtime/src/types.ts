@@ -1,5 +1,5 @@
 // Shapes of the data exchanged with the host (see ../PROTOCOL.md) and with the function.
-import type { Db } from "./db.ts";
+import type { Bindings, Db } from "./db.ts";
 
 export interface FunctionInfo {
   id: string;
@@ -64,6 +64,8 @@ export interface FunctionContext {
   function: FunctionInfo;
   /** SQL against the app's database as the caller (docs/data.md). */
   db: Db;
+  /** MolnOS service bindings: `databases` is the function's own login, with only its declared grants. */
+  bindings: Bindings;
 }
 
 /** Everything the runtime knows about one invocation; the AsyncLocalStorage store. */

@@ -146,7 +146,8 @@ Deno.test({
   fn: () =>
     withWorker(async (w) => {
       const bundle = await buildSource("script-details", SCRIPT, { script: true });
-      assertEquals(await w.loadOk(bundle, { name: "scripted", bindings: [{ kind: "kv", name: "cache" }] }), "script-handler");
+      const bindings = [{ service: "databases", permissions: [{ resource: "table", actions: ["read"], targets: ["orders"] }] }];
+      assertEquals(await w.loadOk(bundle, { name: "scripted", bindings }), "script-handler");
       const res = await w.invoke("/scripted/api/users/7?x=1", {
         method: "POST",
         headers: { "content-type": "application/json; charset=utf-8", "x-h": "v" },
@@ -166,7 +167,8 @@ Deno.test({
       assertEquals(context, {
         functionId: "00000000-0000-4000-8000-000000000001",
         functionName: "scripted",
-        bindings: [{ kind: "kv", name: "cache" }],
+        // One client per bound service (its methods do not survive JSON): context.bindings.databases.
+        bindings: { databases: {} },
         same: true,
       });
 

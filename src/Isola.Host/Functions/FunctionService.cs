@@ -1,6 +1,7 @@
 using Isola.Host.Api;
 using Isola.Host.Apps;
 using Isola.Host.Build;
+using Isola.Host.Data.Bindings;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
 using Isola.Host.Secrets;
@@ -12,7 +13,8 @@ namespace Isola.Host.Functions;
 /// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
 /// </summary>
 internal sealed partial class FunctionService(
-    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, FunctionRegistry registry, IsolaOptions options, ILogger<FunctionService> logger)
+    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, FunctionRegistry registry, DatabaseBindings databaseBindings,
+    IsolaOptions options, ILogger<FunctionService> logger)
 {
     public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)
     {
@@ -24,10 +26,12 @@ internal sealed partial class FunctionService(
             throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
         }
 
+        await databaseBindings.ValidateAsync(appId, request.Settings.Bindings, cancellationToken);
         var artifact = await builder.BuildAsync(name, request.Source!, cancellationToken);
         var id = Guid.CreateVersion7();
         var sealedEnv = Seal(request.EnvVars ?? new Dictionary<string, string>(), id);
         await store.CreateAsync(id, appId, name, request.Source!, artifact, request.Settings, sealedEnv, cancellationToken);
+        await GrantAsync(appId, id, [], request.Settings.Bindings, cancellationToken);
         registry.Invalidate(appId, name); // this node at once; others through the NOTIFY
         LogDeployed(logger, appId, name, 1, artifact.Hash);
         return await store.GetAsync(appId, id.ToString(), includeCode: false, cancellationToken);
@@ -40,12 +44,15 @@ internal sealed partial class FunctionService(
             throw ApiException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
         }
 
+        await databaseBindings.ValidateAsync(current.AppId, request.Settings.Bindings, cancellationToken);
         var artifact = request.Source is null ? null : await builder.BuildAsync(current.Name, request.Source, cancellationToken);
         var sealedEnv = request.EnvVars is null ? null : Seal(request.EnvVars, current.Id);
         var version = await store.AddVersionAsync(current, request.Source, artifact, request.Settings, sealedEnv, cancellationToken);
+        var updated = await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+        await GrantAsync(current.AppId, current.Id, current.Settings.Bindings, updated.Settings.Bindings, cancellationToken);
         registry.Invalidate(current.AppId, current.Name);
         LogDeployed(logger, current.AppId, current.Name, version, artifact?.Hash ?? current.ArtifactHash);
-        return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+        return updated;
     }
 
     /// <summary>Deletes a function with its versions and records; false if it does not exist.</summary>
@@ -57,15 +64,41 @@ internal sealed partial class FunctionService(
         }
 
         registry.Invalidate(function.AppId, function.Name);
+        await GrantAsync(function.AppId, function.Id, function.Settings.Bindings, [], cancellationToken); // drops its database login
         return true;
     }
 
     public async Task<FunctionRecord> RollbackAsync(FunctionRecord current, int version, CancellationToken cancellationToken)
     {
         await store.RollbackAsync(current, version, cancellationToken);
+        var rolledBack = await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+        await GrantAsync(current.AppId, current.Id, current.Settings.Bindings, rolledBack.Settings.Bindings, cancellationToken);
         registry.Invalidate(current.AppId, current.Name);
         LogRolledBack(logger, current.AppId, current.Name, version);
-        return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+        return rolledBack;
+    }
+
+    /// <summary>
+    /// Grants follow the version now current. Applied after the version is stored: if this fails (the
+    /// database went away), the function's login holds the old grants or none, never more than declared,
+    /// and the next deploy re-grants.
+    /// </summary>
+    private async Task GrantAsync(string appId, Guid functionId, IReadOnlyList<BindingSpec> before, IReadOnlyList<BindingSpec> after, CancellationToken cancellationToken)
+    {
+        if (!before.Concat(after).Any(b => b.Service == DatabaseBindings.Service))
+        {
+            return; // most functions: nothing to grant or take back, and no connection opened
+        }
+
+        try
+        {
+            await databaseBindings.ApplyAsync(appId, functionId, after, cancellationToken);
+        }
+        catch (Npgsql.PostgresException ex)
+        {
+            throw new ApiException(500, ErrorCodes.InternalError,
+                $"the function was stored, but its database binding could not be granted ({ex.MessageText}); deploy again to retry");
+        }
     }
 
     public FunctionRequestParser.Limits Limits => new(options.MaxCodeBytes, options.MaxSourceBytes);

@@ -15,4 +15,9 @@ internal sealed record DeployedFunction(
 {
     /// <summary>Identifies one immutable version; worker pools are keyed by it.</summary>
     public (Guid, int) VersionKey => (Id, Version);
+
+    /// <summary>The services this version has bindings for, computed once (the capability of every invocation carries it).</summary>
+    public IReadOnlyList<string> BoundServices => _boundServices ??= [.. Settings.Bindings.Select(b => b.Service).Distinct()];
+
+    private IReadOnlyList<string>? _boundServices;
 }

@@ -93,6 +93,7 @@ internal sealed partial class InvocationForwarder(
             var capability = capabilities.Issue(new CapabilityGrant(invocationId, lease.Worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
             {
                 ExpiresAt = isWebSocket ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
+                BoundServices = function.BoundServices,
             });
             if (isWebSocket)
             {

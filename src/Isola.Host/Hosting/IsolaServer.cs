@@ -272,6 +272,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<AppDatabaseProvisioner>();
         services.AddSingleton<AppDatabases>();
         services.AddSingleton<SqlExecutor>();
+        services.AddSingleton<Data.Bindings.DatabaseBindings>();
         services.AddSingleton<Data.FunctionDb.DbTransactions>();
         services.AddSingleton<IHostCallHandler, Data.FunctionDb.DbCallHandler>();
         services.AddSingleton<AppMigrations>();

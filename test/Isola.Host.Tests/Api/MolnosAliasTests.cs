@@ -11,6 +11,9 @@ public sealed class MolnosAliasTests
     public async Task Deploy_list_get_config_update_stats_delete_through_the_MolnOS_paths()
     {
         await using var host = await TestHost.StartAsync();
+        // The MolnOS example binds a table: it must exist in the app's database.
+        await (await host.Client.PostAsJsonAsync("/v1/default/db/migrations", new { name = "001_users", sql = "create table \"users-table\" (id int primary key)" }))
+            .ShouldSucceedAsync(201);
         // The MolnOS docs' full deploy example, verbatim.
         const string deploy = """
             {

@@ -109,6 +109,8 @@ public sealed class PermissionMatrixTests(AuthFixture fixture) : IClassFixture<A
     public async Task Binding_a_service_needs_its_bindings_permission()
     {
         var bindings = new[] { new { service = "databases", permissions = new[] { new { resource = "table", actions = new[] { "read" }, targets = new[] { "users" } } } } };
+        await (await fixture.Host.Client.PostAsJsonAsync("/v1/default/db/migrations", new { name = "001_bound_users", sql = "create table if not exists users (id int primary key)" }))
+            .EnsureSuccessOrExplainAsync();
         using var creator = fixture.ClientWith(await fixture.CreateKeyAsync(["functions.create"]));
         var error = await (await creator.PostAsJsonAsync("/v1/default/functions", new { name = "bound-no", code = "export default () => new Response('x')", bindings }))
             .ShouldFailAsync(403, "FORBIDDEN");

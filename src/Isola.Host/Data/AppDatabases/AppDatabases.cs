@@ -21,6 +21,9 @@ internal sealed class AppDatabases(NpgsqlDataSource platform, AppDatabaseNames n
     /// <summary>A pool into the app's database that logs in as the login role of <paramref name="role"/>.</summary>
     public NpgsqlDataSource For(string appId, DbRole role) => Pool(appId, names.LoginRole(appId, role));
 
+    /// <summary>A pool that logs in as a function's binding login (Data/Bindings), which holds only its declared grants.</summary>
+    public NpgsqlDataSource ForBinding(string appId, string login) => Pool(appId, login);
+
     /// <summary>A pool that logs in as the app's migrator, which may only SET ROLE to the app's owner.</summary>
     public NpgsqlDataSource Migrator(string appId) => Pool(appId, names.Migrator(appId));
 

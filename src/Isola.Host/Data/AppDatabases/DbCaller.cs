@@ -21,6 +21,12 @@ internal sealed record DbCaller(DbRole Role, string ClaimsJson)
         return new DbCaller(DbRole.Authenticated, copy.ToJsonString());
     }
 
+    /// <summary>A function's own binding login (feature D4), which is its own role; null for the three shared roles.</summary>
+    public string? BindingLogin { get; init; }
+
     /// <summary>The PostgreSQL role name.</summary>
-    public string RoleName => AppDatabaseNames.RoleName(Role);
+    public string RoleName => BindingLogin ?? AppDatabaseNames.RoleName(Role);
+
+    /// <summary>A database binding: statements run as the function's own login, with only its declared grants.</summary>
+    public static DbCaller Binding(string login) => new(DbRole.Service, $$"""{"role":"{{login}}"}""") { BindingLogin = login };
 }

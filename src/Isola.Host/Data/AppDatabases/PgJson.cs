@@ -196,11 +196,8 @@ internal static class PgJson
             Value = value.ValueKind switch
             {
                 JsonValueKind.Null or JsonValueKind.Undefined => DBNull.Value,
-                JsonValueKind.String => value.GetString()!,
-                JsonValueKind.True => "true",
-                JsonValueKind.False => "false",
                 JsonValueKind.Array => ArrayLiteral(value),
-                _ => value.GetRawText(),
+                _ => Text(value),
             },
         };
     }
@@ -231,6 +228,15 @@ internal static class PgJson
         }
     }
 
+    /// <summary>A scalar's text as PostgreSQL reads it; objects as their JSON text.</summary>
+    private static string Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => value.GetRawText(),
+    };
+
     /// <summary>A PostgreSQL array literal: elements double-quoted and escaped, null as NULL, nested arrays nested.</summary>
     private static string ArrayLiteral(JsonElement array)
     {
@@ -253,14 +259,7 @@ internal static class PgJson
                     text.Append(ArrayLiteral(item));
                     break;
                 default:
-                    var element = item.ValueKind switch
-                    {
-                        JsonValueKind.String => item.GetString()!,
-                        JsonValueKind.True => "true",
-                        JsonValueKind.False => "false",
-                        _ => item.GetRawText(),
-                    };
-                    text.Append('"').Append(element.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+                    text.Append('"').Append(Text(item).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
                     break;
             }
         }

@@ -42,7 +42,8 @@ internal sealed class SqlSession : IAsyncDisposable
         NpgsqlConnection? connection = null;
         try
         {
-            connection = await databases.For(appId, caller.Role).OpenConnectionAsync(cancellationToken);
+            var pool = caller.BindingLogin is { } login ? databases.ForBinding(appId, login) : databases.For(appId, caller.Role);
+            connection = await pool.OpenConnectionAsync(cancellationToken);
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
             return new SqlSession(connection, transaction, caller, databases.Signer.Sign(databases.Names.Database(appId), caller.ClaimsJson), databases, time);
         }

@@ -11,7 +11,7 @@ namespace Isola.Host.Data.FunctionDb;
 /// as the invocation's caller (anon, authenticated with the token's claims, or service_role), or
 /// as whom <c>asUser</c> / <c>asAnon</c> asked for, through <see cref="SqlExecutor"/>.
 /// </summary>
-internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transactions) : IHostCallHandler
+internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transactions, Bindings.DatabaseBindings bindings) : IHostCallHandler
 {
     public string Family => "db";
 
@@ -24,7 +24,7 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
                 case "db.query":
                     return await QueryAsync(call, cancellationToken);
                 case "db.begin":
-                    var session = await executor.BeginAsync(call.Grant.AppId, CallerFor(call.Grant.Caller, call.Args), cancellationToken);
+                    var session = await executor.BeginAsync(call.Grant.AppId, CallerFor(call), cancellationToken);
                     try
                     {
                         return new JsonObject { ["tx"] = transactions.Add(call.Capability, session) };
@@ -83,7 +83,7 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
             return Render(await transactions.Get(call.Capability, tx).ExecuteAsync(sql, parameters, DeadlineOf(call.Grant), cancellationToken));
         }
 
-        return Render(await executor.ExecuteAsync(call.Grant.AppId, CallerFor(call.Grant.Caller, args), sql, parameters, DeadlineOf(call.Grant), cancellationToken));
+        return Render(await executor.ExecuteAsync(call.Grant.AppId, CallerFor(call), sql, parameters, DeadlineOf(call.Grant), cancellationToken));
     }
 
     /// <summary>
@@ -92,6 +92,22 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
     /// </summary>
     private static DateTimeOffset DeadlineOf(CapabilityGrant grant) =>
         DateTimeOffset.UtcNow < grant.Deadline ? grant.Deadline : grant.ExpiresAt;
+
+    /// <summary>Whom a call's SQL runs as: the function's binding login for <c>ctx.bindings.databases</c>, else as below.</summary>
+    private DbCaller CallerFor(HostCall call)
+    {
+        if (call.Args.ValueKind == JsonValueKind.Object && call.Args.TryGetProperty("binding", out var binding) && binding.ValueKind == JsonValueKind.String)
+        {
+            if (binding.GetString() != Bindings.DatabaseBindings.Service || !call.Grant.BoundServices.Contains(Bindings.DatabaseBindings.Service))
+            {
+                throw new HostCallException("NO_BINDING", $"'{call.Grant.FunctionName}' declares no {binding.GetString()} binding");
+            }
+
+            return DbCaller.Binding(bindings.Login(call.Grant.FunctionId));
+        }
+
+        return CallerFor(call.Grant.Caller, call.Args);
+    }
 
     /// <summary>
     /// Whom SQL runs as. <c>asAnon</c> only lowers privileges, so any invocation may use it;

@@ -10,4 +10,7 @@ internal sealed record CapabilityGrant(string InvocationId, string WorkerId, str
 {
     /// <summary>When the grant lapses even if the worker never released it: the deadline plus the background grace.</summary>
     public DateTimeOffset ExpiresAt { get; init; } = Deadline;
+
+    /// <summary>Services the function's version declares bindings for (e.g. <c>databases</c>).</summary>
+    public IReadOnlyList<string> BoundServices { get; init; } = [];
 }
