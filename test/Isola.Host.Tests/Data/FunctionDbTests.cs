@@ -72,6 +72,17 @@ public sealed class FunctionDbTests : IAsyncLifetime
         Assert.Equal("42501", refused.GetProperty("error").GetProperty("code").GetString());
     }
 
+    [Theory]
+    [InlineData("deno-serve", "Deno.serve(async (req, info) => Response.json((await info.db.query('select 41 + $1::int as answer', [1])).rows[0]));")]
+    [InlineData("fetch-object", "export default { async fetch(req, env, ctx) { return Response.json((await ctx.db.query('select 41 + $1::int as answer', [1])).rows[0]); } };")]
+    [InlineData("molnos", "async function handler(request, context) { const { rows } = await context.db.query('select 41 + $1::int as answer', [1]); return { statusCode: 200, body: rows[0] }; }")]
+    public async Task Every_handler_shape_gets_the_database(string shape, string code)
+    {
+        await (await _host.Client.PostAsJsonAsync("/v1/default/functions", new { name = "db-" + shape, code, verifyJwt = false })).ShouldSucceedAsync(201);
+        var answer = await (await _a.GetAsync($"/v1/default/fn/db-{shape}")).ShouldSucceedAsync();
+        Assert.Equal(42, answer.GetProperty("answer").GetInt32());
+    }
+
     [Fact]
     public async Task AsUser_and_asAnon_run_under_that_role_and_asUser_needs_a_service_invocation()
     {

@@ -220,6 +220,56 @@ public sealed class NodeResilienceTests
         }
     }
 
+    [Fact]
+    public async Task A_query_in_flight_when_PostgreSQL_dies_fails_in_the_function_and_the_node_recovers()
+    {
+        var dataDir = TestEnvironment.CreateScratch("pgmidq");
+        try
+        {
+            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_PG_RESTART_ATTEMPTS"] = "20" });
+            var url = await node.WaitReadyAsync();
+            using var admin = Client(url, await AdminKeyAsync(dataDir));
+            await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "db-probe", code = DbProbe, auth = "public", timeoutMs = 60000 })).ShouldSucceedAsync(201);
+            var quick = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.Equal("""{"one":1}""", await quick.Content.ReadAsStringAsync());
+
+            // A statement is running in PostgreSQL when its postmaster is killed.
+            var slow = admin.GetAsync("/v1/default/fn/db-probe/slow");
+            await Task.Delay(1500);
+            Assert.False(slow.IsCompleted, "the slow statement finished before PostgreSQL was killed");
+            KillHard(PostmasterPid(dataDir));
+
+            // The function hears a database error (it answers it itself), not the node: no gateway error code.
+            var failed = await slow.WaitAsync(TimeSpan.FromSeconds(30));
+            var body = await failed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+            Assert.False(failed.Headers.Contains("x-isola-error-code"), body.ToString());
+            Assert.False(string.IsNullOrEmpty(body.GetProperty("code").GetString()), body.ToString());
+
+            // The node stays up, restarts PostgreSQL, and the same function reaches it again.
+            var again = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+            Assert.Equal("""{"one":1}""", await again.Content.ReadAsStringAsync());
+            Assert.Equal(0, await node.TerminateAsync());
+        }
+        finally
+        {
+            TestEnvironment.DeleteScratch(dataDir);
+        }
+    }
+
+    // /quick: one row; /slow: a statement that outlives the postmaster. Errors are answered by the function.
+    private const string DbProbe = """
+        export default async (req, ctx) => {
+          const sql = new URL(req.url).pathname.endsWith("/slow") ? "select pg_sleep(20) as one" : "select 1 as one";
+          try {
+            const { rows } = await ctx.db.query(sql);
+            return Response.json(rows[0]);
+          } catch (error) {
+            return Response.json({ code: error.code, message: error.message }, { status: 503 });
+          }
+        };
+        """;
+
     private const string Code = "export default () => new Response('hello');";
 
     private static async Task<HttpResponseMessage> WaitForStatusAsync(Func<Task<HttpResponseMessage>> send, HttpStatusCode expected, TimeSpan? within = null)
