@@ -1,16 +1,45 @@
 using CSharpHop;
+using Npgsql;
 
 // Kestrel on the address given by --urls, forwarding every request to the bare Deno on the Unix
 // socket given by --upstream. Started by bench/run; see bench/README.md.
+// For budget P6 it also answers two paths itself: /__direct (the hello JSON, no forward) and /__db
+// (`select 1` through Npgsql, on a connection string read from --db-conn-file at the first call,
+// since the bench learns where Isola's PostgreSQL is only after the hop has started).
 var builder = WebApplication.CreateBuilder(args);
 
 // ASP.NET Core logs two Information lines per request by default: that would measure the console.
 builder.Logging.ClearProviders();
 
 var socketPath = builder.Configuration["upstream"]
-    ?? throw new InvalidOperationException("usage: CSharpHop --urls http://127.0.0.1:PORT --upstream /path/to/deno.sock");
+    ?? throw new InvalidOperationException("usage: CSharpHop --urls http://127.0.0.1:PORT --upstream /path/to/deno.sock [--db-conn-file FILE]");
 var forwarder = new UnixSocketForwarder(socketPath);
+var connectionFile = builder.Configuration["db-conn-file"];
+var database = new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(File.ReadAllText(connectionFile
+    ?? throw new InvalidOperationException("/__db needs --db-conn-file")).Trim()));
+var hello = "{\"message\":\"Hello!\"}"u8.ToArray();
 
 var app = builder.Build();
-app.Run(forwarder.ForwardAsync);
+app.Run(async context =>
+{
+    switch (context.Request.Path.Value)
+    {
+        case "/__direct":
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(hello, context.RequestAborted);
+            return;
+        case "/__db":
+            await using (var command = database.Value.CreateCommand("select 1 as one"))
+            {
+                var one = (int)(await command.ExecuteScalarAsync(context.RequestAborted))!;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync($"{{\"one\":{one}}}", context.RequestAborted);
+            }
+
+            return;
+        default:
+            await forwarder.ForwardAsync(context);
+            return;
+    }
+});
 app.Run();

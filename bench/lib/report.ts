@@ -30,7 +30,7 @@ interface WrkRun {
   raw?: string;
 }
 
-type Target = "isola" | "isola-jwt" | "csharp-hop" | "deno" | "workerd";
+type Target = "isola" | "isola-jwt" | "isola-db" | "isola-pk" | "csharp-hop" | "hop-direct" | "hop-db" | "deno" | "workerd";
 type Verdict = "PASS" | "FAIL" | "SKIP";
 
 interface Budget {
@@ -49,11 +49,16 @@ interface Budget {
 const LABELS: Record<Target, string> = {
   "isola": "Isola (gateway → Deno worker)",
   "isola-jwt": "Isola, auth: user, with a user JWT",
+  "isola-db": "Isola, a function running ctx.db select 1",
+  "isola-pk": "Isola, a function running a primary-key select",
   "csharp-hop": "minimal C# hop → bare Deno (Unix socket)",
+  "hop-direct": "C# hop answering itself (no forward)",
+  "hop-db": "C# hop running select 1 with Npgsql",
   "deno": "bare Deno.serve",
   "workerd": "workerd (one process)",
 };
-const TARGETS: Target[] = ["isola", "isola-jwt", "csharp-hop", "deno", "workerd"];
+const TARGETS: Target[] = ["isola", "isola-jwt", "isola-db", "isola-pk", "csharp-hop", "hop-direct", "hop-db", "deno", "workerd"];
+const ISOLA_TARGETS: Target[] = ["isola", "isola-jwt", "isola-db", "isola-pk"];
 
 const [workDir, outFile] = Deno.args;
 if (!workDir || !outFile) {
@@ -166,7 +171,7 @@ const budgets: Budget[] = [];
 /** Why an Isola load figure cannot be trusted, or null when it can. */
 function loadProblem(target: Target, mode: "throughput" | "latency"): string | null {
   const s = servers[target];
-  if ((target === "isola" || target === "isola-jwt") && isolaStatus !== "ok") return isolaError;
+  if (ISOLA_TARGETS.includes(target) && isolaStatus !== "ok") return isolaError;
   const part = mode === "throughput" ? s.throughput : s.latency;
   if (!s.measured || (mode === "throughput" ? s.throughput.medianRps : s.latency.medianP50Ms) === null) {
     return `${s.label} was not measured`;
@@ -309,6 +314,46 @@ const fmtCompared = (b: Budget): string => {
   return b.unit === "req/s" ? b.compared.toFixed(2) : (b.compared >= 0 ? "+" : "") + b.compared.toFixed(3) + "ms";
 };
 
+// P6: what ctx.db's `select 1` adds to a function at p50, over what the same query adds to the C#
+// hop with Npgsql (both against the same PostgreSQL, same run, c=1): a difference of differences.
+{
+  const problem = loadProblem("isola-db", "latency") ?? loadProblem("isola", "latency") ??
+    loadProblem("hop-db", "latency") ?? loadProblem("hop-direct", "latency");
+  const isolaAdds = problem === null ? servers["isola-db"].latency.medianP50Ms! - servers.isola.latency.medianP50Ms! : null;
+  const csharpAdds = problem === null ? servers["hop-db"].latency.medianP50Ms! - servers["hop-direct"].latency.medianP50Ms! : null;
+  const diff = isolaAdds !== null && csharpAdds !== null ? isolaAdds - csharpAdds : null;
+  budgets.push({
+    id: "P6",
+    what: "ctx.db select 1 added at p50, over the same query from C# with Npgsql",
+    unit: "ms",
+    isola: isolaAdds,
+    baseline: csharpAdds,
+    compared: diff,
+    budget: "<=+0.4ms",
+    verdict: diff === null ? "SKIP" : diff <= 0.4 ? "PASS" : "FAIL",
+    note: problem ?? "c=1; Isola: db function p50 − hello p50; C#: Npgsql endpoint p50 − direct endpoint p50; pools: 10 connections per app and role, Npgsql default 100",
+  });
+}
+
+// Issue 9: a function doing one indexed primary-key select per request, against the hello function.
+{
+  const problem = loadProblem("isola-pk", "throughput") ?? loadProblem("isola", "throughput");
+  const pk = servers["isola-pk"].throughput.medianRps;
+  const hello = servers.isola.throughput.medianRps;
+  const ratio = problem === null && pk !== null && hello ? pk / hello : null;
+  budgets.push({
+    id: "DB",
+    what: "throughput of a primary-key select function vs hello",
+    unit: "req/s",
+    isola: problem ? null : pk,
+    baseline: hello,
+    compared: ratio,
+    budget: ">=0.60",
+    verdict: ratio === null ? "SKIP" : ratio >= 0.6 ? "PASS" : "FAIL",
+    note: problem ?? `c=50, median of ${servers["isola-pk"].throughput.rps.length} runs`,
+  });
+}
+
 // Not a budget: what verifying an end-user JWT adds at the gateway (issue 4), same run, c=1.
 const jwtP50 = servers["isola-jwt"].latency.medianP50Ms;
 const plainP50 = servers.isola.latency.medianP50Ms;
@@ -339,7 +384,7 @@ const table = [
   "|---|---:|---:|---:|",
   ...TARGETS.map((t) => {
     const s = servers[t];
-    const ok = (t !== "isola" && t !== "isola-jwt") || isolaStatus === "ok";
+    const ok = !ISOLA_TARGETS.includes(t) || isolaStatus === "ok";
     return `| ${s.label} | ${ok ? cell(s.throughput.medianRps, 0) : "n/a"} | ${ok ? cell(s.latency.medianP50Ms, 3) : "n/a"} | ${
       ok ? cell(s.latency.medianP99Ms, 3) : "n/a"
     } |`;
