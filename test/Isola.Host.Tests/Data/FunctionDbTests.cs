@@ -106,6 +106,14 @@ public sealed class FunctionDbTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stray_BEGIN_from_function_SQL_leaves_no_connection_inside_a_transaction()
+    {
+        await (await _a.PostAsync("/v1/default/fn/notes/stray-begin", null)).ShouldSucceedAsync();
+        Assert.Contains("after-begin", await TitlesAsync(_a, "mine")); // committed, not stranded in an open block
+        Assert.Contains("after-begin", await TitlesAsync(_host.Client, "mine"));
+    }
+
+    [Fact]
     public async Task A_transaction_left_open_when_the_invocation_ends_is_rolled_back()
     {
         await (await _a.PostAsync("/v1/default/fn/notes/tx-abandon", null)).ShouldSucceedAsync();

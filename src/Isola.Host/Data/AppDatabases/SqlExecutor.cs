@@ -6,7 +6,7 @@ namespace Isola.Host.Data.AppDatabases;
 /// Runs SQL against an app's database as a caller (docs/data.md): a pooled connection of that role's
 /// login and a <see cref="SqlSession"/> (role, signed claims, statement_timeout from the deadline,
 /// a cap on the result's size). One statement is its own transaction: the setup and the statement go
-/// in one batch, so it costs one round trip plus the COMMIT.
+/// in one batch, which PostgreSQL runs as one implicit transaction, so it costs one round trip.
 /// </summary>
 internal sealed class SqlExecutor(AppDatabases databases, TimeProvider time)
 {
@@ -18,10 +18,8 @@ internal sealed class SqlExecutor(AppDatabases databases, TimeProvider time)
             throw new SqlExecutionException(SqlFailure.Timeout, "the deadline passed before the statement was sent");
         }
 
-        await using var session = await BeginAsync(appId, caller, cancellationToken);
-        var result = await session.ExecuteAsync(sql, parameters, deadline, cancellationToken);
-        await session.CommitAsync(cancellationToken);
-        return result;
+        await using var session = await SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: false);
+        return await session.ExecuteAsync(sql, parameters, deadline, cancellationToken);
     }
 
     /// <summary>Opens a transaction for several statements (ctx.db.transaction); the caller commits or rolls back.</summary>

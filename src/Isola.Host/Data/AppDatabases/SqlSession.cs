@@ -18,14 +18,14 @@ internal sealed class SqlSession : IAsyncDisposable
     private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(2);
 
     private readonly NpgsqlConnection _connection;
-    private readonly NpgsqlTransaction _transaction;
+    private readonly NpgsqlTransaction? _transaction;
     private readonly DbCaller _caller;
     private readonly string _claimsSignature;
     private readonly AppDatabases _databases;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
-    private SqlSession(NpgsqlConnection connection, NpgsqlTransaction transaction, DbCaller caller, string claimsSignature, AppDatabases databases, TimeProvider time)
+    private SqlSession(NpgsqlConnection connection, NpgsqlTransaction? transaction, DbCaller caller, string claimsSignature, AppDatabases databases, TimeProvider time)
     {
         _connection = connection;
         _transaction = transaction;
@@ -37,14 +37,20 @@ internal sealed class SqlSession : IAsyncDisposable
 
     public DbCaller Caller => _caller;
 
-    public static async Task<SqlSession> BeginAsync(AppDatabases databases, string appId, DbCaller caller, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a session. With <paramref name="explicitTransaction"/> false it is for one statement: the
+    /// setup and the statement go in one batch, which PostgreSQL runs as one implicit transaction
+    /// (everything up to the protocol's Sync), so there is no BEGIN and no COMMIT round trip.
+    /// </summary>
+    public static async Task<SqlSession> BeginAsync(AppDatabases databases, string appId, DbCaller caller, TimeProvider time, CancellationToken cancellationToken,
+        bool explicitTransaction = true)
     {
         NpgsqlConnection? connection = null;
         try
         {
             var pool = caller.BindingLogin is { } login ? databases.ForBinding(appId, login) : databases.For(appId, caller.Role);
             connection = await pool.OpenConnectionAsync(cancellationToken);
-            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var transaction = explicitTransaction ? await connection.BeginTransactionAsync(cancellationToken) : null;
             return new SqlSession(connection, transaction, caller, databases.Signer.Sign(databases.Names.Database(appId), caller.ClaimsJson), databases, time);
         }
         catch (NpgsqlException ex) when (ex is not PostgresException)
@@ -151,6 +157,11 @@ internal sealed class SqlSession : IAsyncDisposable
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
+        if (_transaction is null)
+        {
+            return; // one implicit transaction per batch: committed when it ended
+        }
+
         try
         {
             await _transaction.CommitAsync(cancellationToken);
@@ -169,6 +180,11 @@ internal sealed class SqlSession : IAsyncDisposable
     /// <summary>Rolls back; never throws (a broken connection has rolled back already).</summary>
     public async Task RollbackAsync()
     {
+        if (_transaction is null)
+        {
+            return;
+        }
+
         try
         {
             await _transaction.RollbackAsync(CancellationToken.None);
@@ -180,7 +196,11 @@ internal sealed class SqlSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _transaction.DisposeAsync();
+        if (_transaction is not null)
+        {
+            await _transaction.DisposeAsync();
+        }
+
         await _connection.DisposeAsync();
     }
 
