@@ -209,12 +209,18 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             answer = Error(id, "HOST_ERROR", "the host failed to answer this call; see the node's log");
         }
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(answer);
+        // One write per answer, newline included: two would wake the runtime's reader twice.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            answer.WriteTo(writer);
+        }
+
+        buffer.Write("\n"u8);
         await writeLock.WaitAsync();
         try
         {
-            await stream.WriteAsync(bytes);
-            await stream.WriteAsync("\n"u8.ToArray());
+            await stream.WriteAsync(buffer.WrittenMemory);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
