@@ -155,14 +155,10 @@ public sealed class NodeResilienceTests
     public async Task SIGTERM_while_workers_cannot_start_exits_cleanly_and_stops_PostgreSQL()
     {
         var dataDir = TestEnvironment.CreateScratch("prestart");
-        var runtimeDir = TestEnvironment.CreateScratch("badruntime");
         try
         {
             // A runtime that never says ISOLA_READY: every pre-start times out, as on an overloaded machine.
-            var bootstrap = Path.Combine(runtimeDir, "bootstrap.ts");
-            await File.WriteAllTextAsync(bootstrap, "console.error('bootstrap stuck on purpose');\nsetInterval(() => {}, 1000);\n");
-            File.SetUnixFileMode(runtimeDir, (UnixFileMode)0b111_101_101);
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_RUNTIME"] = bootstrap });
+            await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
             var url = await node.WaitReadyAsync();
             var postmaster = PostmasterPid(dataDir);
             using var admin = Client(url, await AdminKeyAsync(dataDir));
@@ -188,7 +184,6 @@ public sealed class NodeResilienceTests
         finally
         {
             TestEnvironment.DeleteScratch(dataDir);
-            TestEnvironment.DeleteScratch(runtimeDir);
         }
     }
 
@@ -196,13 +191,9 @@ public sealed class NodeResilienceTests
     public async Task A_worker_that_never_gets_ready_fails_with_its_stderr_in_the_error()
     {
         var dataDir = TestEnvironment.CreateScratch("stderr");
-        var runtimeDir = TestEnvironment.CreateScratch("badruntime");
         try
         {
-            var bootstrap = Path.Combine(runtimeDir, "bootstrap.ts");
-            await File.WriteAllTextAsync(bootstrap, "console.error('bootstrap stuck on purpose');\nsetInterval(() => {}, 1000);\n");
-            File.SetUnixFileMode(runtimeDir, (UnixFileMode)0b111_101_101);
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_RUNTIME"] = bootstrap });
+            await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
             await node.WaitReadyAsync();
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (!node.Output.Contains("no ISOLA_READY", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
@@ -216,7 +207,6 @@ public sealed class NodeResilienceTests
         finally
         {
             TestEnvironment.DeleteScratch(dataDir);
-            TestEnvironment.DeleteScratch(runtimeDir);
         }
     }
 
@@ -298,6 +288,13 @@ public sealed class NodeResilienceTests
             await Task.Delay(200);
         }
     }
+
+    /// <summary>A node whose workers run the checked-in fake runtime that never prints ISOLA_READY (it says so on stderr).</summary>
+    private static IsolaProcess StartWithRuntimeThatNeverGetsReady(string dataDir) =>
+        IsolaProcess.Start(dataDir, new Dictionary<string, string>
+        {
+            ["ISOLA_RUNTIME"] = Path.Combine(TestEnvironment.RepoRoot, "test", "fixtures", "fake-worker", "never-ready.ts"),
+        });
 
     private static async Task<string?> ErrorCodeAsync(HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("error").GetProperty("code").GetString();

@@ -57,7 +57,8 @@ public sealed class WorkerPoolFaultTests
     {
         await using var fakes = new FakeWorkers(new WorkerOptions { Prestarted = 0, StartTimeout = TimeSpan.FromMilliseconds(500) }, FakeWorkers.NeverReadyScript);
         var error = await Assert.ThrowsAsync<WorkerBootException>(async () => await fakes.Supervisor.AcquireAsync(fakes.Function("invoke=ok"), CancellationToken.None));
-        Assert.Equal("the worker process did not start: no ISOLA_READY within 0.5 s", error.Message);
+        // The stderr tail follows when the runtime got as far as printing it (it may not within 0.5 s on a loaded machine).
+        Assert.StartsWith("the worker process did not start: no ISOLA_READY within 0.5 s", error.Message);
     }
 
     [Fact]
