@@ -11,33 +11,21 @@ public sealed class MemoryLimitStartupTests
     [InlineData("watchdog", "Worker memory limits: RSS watchdog every 50 ms")]
     public async Task Serve_names_the_enforcement_in_force_in_one_start_up_line(string mode, string line)
     {
-        var dataDir = TestEnvironment.CreateScratch("memmode");
-        try
-        {
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_WORKER_MEMORY_LIMITS"] = mode });
-            await node.WaitReadyAsync();
-            Assert.Contains(line, node.Output);
-            Assert.Equal(0, await node.TerminateAsync());
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        using var scratch = TestEnvironment.Scratch("memmode");
+        var dataDir = scratch.Path;
+        await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_WORKER_MEMORY_LIMITS"] = mode });
+        await node.WaitReadyAsync();
+        Assert.Contains(line, node.Output);
+        Assert.Equal(0, await node.TerminateAsync());
     }
 
     [Fact]
     public async Task An_unknown_mode_stops_start_with_the_choices()
     {
-        var dataDir = TestEnvironment.CreateScratch("memmode");
-        try
-        {
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_WORKER_MEMORY_LIMITS"] = "kernel" });
-            Assert.Equal(1, await node.WaitForExitAsync());
-            Assert.Contains("ISOLA_WORKER_MEMORY_LIMITS=kernel is not one of auto, cgroup, watchdog", node.Output);
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        using var scratch = TestEnvironment.Scratch("memmode");
+        var dataDir = scratch.Path;
+        await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_WORKER_MEMORY_LIMITS"] = "kernel" });
+        Assert.Equal(1, await node.WaitForExitAsync());
+        Assert.Contains("ISOLA_WORKER_MEMORY_LIMITS=kernel is not one of auto, cgroup, watchdog", node.Output);
     }
 }

@@ -15,23 +15,17 @@ public sealed class NodeResilienceTests
     [Fact]
     public async Task A_private_0700_data_dir_as_made_by_mktemp_serves()
     {
-        var dataDir = TestEnvironment.CreateScratch("private");
+        using var scratch = TestEnvironment.Scratch("private");
+        var dataDir = scratch.Path;
         File.SetUnixFileMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        try
-        {
-            await using var node = IsolaProcess.Start(dataDir);
-            var url = await node.WaitReadyAsync();
-            using var client = new HttpClient { BaseAddress = url };
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
-            // Traverse only: the PostgreSQL user may pass through, nobody else may list the keys.
-            var mode = File.GetUnixFileMode(dataDir);
-            Assert.Equal(UnixFileMode.None, mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite));
-            Assert.Equal(0, await node.TerminateAsync());
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        await using var node = IsolaProcess.Start(dataDir);
+        var url = await node.WaitReadyAsync();
+        using var client = new HttpClient { BaseAddress = url };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+        // Traverse only: the PostgreSQL user may pass through, nobody else may list the keys.
+        var mode = File.GetUnixFileMode(dataDir);
+        Assert.Equal(UnixFileMode.None, mode & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite));
+        Assert.Equal(0, await node.TerminateAsync());
     }
 
     [Fact]
@@ -131,120 +125,96 @@ public sealed class NodeResilienceTests
     [Fact]
     public async Task A_node_whose_postmaster_cannot_be_restarted_exits_non_zero()
     {
-        var dataDir = TestEnvironment.CreateScratch("pgdead");
-        try
-        {
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_PG_RESTART_ATTEMPTS"] = "2" });
-            await node.WaitReadyAsync();
-            var pgVersion = Path.Combine(dataDir, "pg", "PG_VERSION");
-            File.Move(pgVersion, pgVersion + ".away"); // every restart fails
-            KillHard(PostmasterPid(dataDir));
+        using var scratch = TestEnvironment.Scratch("pgdead");
+        var dataDir = scratch.Path;
+        await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_PG_RESTART_ATTEMPTS"] = "2" });
+        await node.WaitReadyAsync();
+        var pgVersion = Path.Combine(dataDir, "pg", "PG_VERSION");
+        File.Move(pgVersion, pgVersion + ".away"); // every restart fails
+        KillHard(PostmasterPid(dataDir));
 
-            var exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(60));
-            Assert.Equal(3, exitCode);
-            Assert.Contains("2 restarts failed", node.Output);
-            Assert.DoesNotContain("Unhandled exception", node.Output);
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        var exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(3, exitCode);
+        Assert.Contains("2 restarts failed", node.Output);
+        Assert.DoesNotContain("Unhandled exception", node.Output);
     }
 
     [Fact]
     public async Task SIGTERM_while_workers_cannot_start_exits_cleanly_and_stops_PostgreSQL()
     {
-        var dataDir = TestEnvironment.CreateScratch("prestart");
+        using var scratch = TestEnvironment.Scratch("prestart");
+        var dataDir = scratch.Path;
+        // A runtime that never says ISOLA_READY: every pre-start times out, as on an overloaded machine.
+        await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
+        var url = await node.WaitReadyAsync();
+        var postmaster = PostmasterPid(dataDir);
+        using var admin = Client(url, await AdminKeyAsync(dataDir));
+        await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "stuck", code = Code, auth = "public" })).ShouldSucceedAsync(201);
+        // A call that waits for a worker while the node is told to stop.
+        using var anyone = new HttpClient { BaseAddress = url };
+        var call = anyone.GetAsync("/v1/default/fn/stuck");
+        await Task.Delay(300);
+
+        Assert.Equal(0, await node.TerminateAsync());
+        Assert.DoesNotContain("Unhandled exception", node.Output);
+        Assert.False(EmbeddedPostgres.IsPostgresProcess(postmaster), "PostgreSQL was stopped with the node");
+        Assert.False(File.Exists(Path.Combine(dataDir, "pg", "postmaster.pid")));
         try
         {
-            // A runtime that never says ISOLA_READY: every pre-start times out, as on an overloaded machine.
-            await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
-            var url = await node.WaitReadyAsync();
-            var postmaster = PostmasterPid(dataDir);
-            using var admin = Client(url, await AdminKeyAsync(dataDir));
-            await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "stuck", code = Code, auth = "public" })).ShouldSucceedAsync(201);
-            // A call that waits for a worker while the node is told to stop.
-            using var anyone = new HttpClient { BaseAddress = url };
-            var call = anyone.GetAsync("/v1/default/fn/stuck");
-            await Task.Delay(300);
-
-            Assert.Equal(0, await node.TerminateAsync());
-            Assert.DoesNotContain("Unhandled exception", node.Output);
-            Assert.False(EmbeddedPostgres.IsPostgresProcess(postmaster), "PostgreSQL was stopped with the node");
-            Assert.False(File.Exists(Path.Combine(dataDir, "pg", "postmaster.pid")));
-            try
-            {
-                await call;
-            }
-            catch (HttpRequestException)
-            {
-                // The node went away under the call; that is all this test asks of it.
-            }
+            await call;
         }
-        finally
+        catch (HttpRequestException)
         {
-            TestEnvironment.DeleteScratch(dataDir);
+            // The node went away under the call; that is all this test asks of it.
         }
     }
 
     [Fact]
     public async Task A_worker_that_never_gets_ready_fails_with_its_stderr_in_the_error()
     {
-        var dataDir = TestEnvironment.CreateScratch("stderr");
-        try
+        using var scratch = TestEnvironment.Scratch("stderr");
+        var dataDir = scratch.Path;
+        await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
+        await node.WaitReadyAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!node.Output.Contains("no ISOLA_READY", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
-            await using var node = StartWithRuntimeThatNeverGetsReady(dataDir);
-            await node.WaitReadyAsync();
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!node.Output.Contains("no ISOLA_READY", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
+            await Task.Delay(200);
+        }
 
-            var line = node.Output.Split('\n').First(l => l.Contains("no ISOLA_READY", StringComparison.Ordinal));
-            Assert.Contains("bootstrap stuck on purpose", line);
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        var line = node.Output.Split('\n').First(l => l.Contains("no ISOLA_READY", StringComparison.Ordinal));
+        Assert.Contains("bootstrap stuck on purpose", line);
     }
 
     [Fact]
     public async Task A_query_in_flight_when_PostgreSQL_dies_fails_in_the_function_and_the_node_recovers()
     {
-        var dataDir = TestEnvironment.CreateScratch("pgmidq");
-        try
-        {
-            await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_PG_RESTART_ATTEMPTS"] = "20" });
-            var url = await node.WaitReadyAsync();
-            using var admin = Client(url, await AdminKeyAsync(dataDir));
-            await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "db-probe", code = DbProbe, auth = "public", timeoutMs = 60000 })).ShouldSucceedAsync(201);
-            var quick = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
-            Assert.Equal("""{"one":1}""", await quick.Content.ReadAsStringAsync());
+        using var scratch = TestEnvironment.Scratch("pgmidq");
+        var dataDir = scratch.Path;
+        await using var node = IsolaProcess.Start(dataDir, new Dictionary<string, string> { ["ISOLA_PG_RESTART_ATTEMPTS"] = "20" });
+        var url = await node.WaitReadyAsync();
+        using var admin = Client(url, await AdminKeyAsync(dataDir));
+        await (await admin.PostAsJsonAsync("/v1/default/functions", new { name = "db-probe", code = DbProbe, auth = "public", timeoutMs = 60000 })).ShouldSucceedAsync(201);
+        var quick = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+        Assert.Equal("""{"one":1}""", await quick.Content.ReadAsStringAsync());
 
-            // A statement is running in PostgreSQL when its postmaster is killed.
-            var slow = admin.GetAsync("/v1/default/fn/db-probe/slow");
-            await Task.Delay(1500);
-            Assert.False(slow.IsCompleted, "the slow statement finished before PostgreSQL was killed");
-            KillHard(PostmasterPid(dataDir));
+        // A statement is running in PostgreSQL when its postmaster is killed.
+        var slow = admin.GetAsync("/v1/default/fn/db-probe/slow");
+        await Task.Delay(1500);
+        Assert.False(slow.IsCompleted, "the slow statement finished before PostgreSQL was killed");
+        KillHard(PostmasterPid(dataDir));
 
-            // The function hears a database error (it answers it itself), not the node: no gateway error code.
-            var failed = await slow.WaitAsync(TimeSpan.FromSeconds(30));
-            var body = await failed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
-            Assert.False(failed.Headers.Contains("x-isola-error-code"), body.ToString());
-            Assert.False(string.IsNullOrEmpty(body.GetProperty("code").GetString()), body.ToString());
+        // The function hears a database error (it answers it itself), not the node: no gateway error code.
+        var failed = await slow.WaitAsync(TimeSpan.FromSeconds(30));
+        var body = await failed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.False(failed.Headers.Contains("x-isola-error-code"), body.ToString());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("code").GetString()), body.ToString());
 
-            // The node stays up, restarts PostgreSQL, and the same function reaches it again.
-            var again = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
-            Assert.Equal("""{"one":1}""", await again.Content.ReadAsStringAsync());
-            Assert.Equal(0, await node.TerminateAsync());
-        }
-        finally
-        {
-            TestEnvironment.DeleteScratch(dataDir);
-        }
+        // The node stays up, restarts PostgreSQL, and the same function reaches it again.
+        var again = await WaitForStatusAsync(() => admin.GetAsync("/v1/default/fn/db-probe/quick"), HttpStatusCode.OK, TimeSpan.FromSeconds(60));
+        Assert.Equal("""{"one":1}""", await again.Content.ReadAsStringAsync());
+        Assert.Equal(0, await node.TerminateAsync());
     }
 
     // /quick: one row; /slow: a statement that outlives the postmaster. Errors are answered by the function.

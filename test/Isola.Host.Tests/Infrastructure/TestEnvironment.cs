@@ -30,6 +30,9 @@ internal static class TestEnvironment
         return path;
     }
 
+    /// <summary>A fresh folder under /tmp deleted when disposed (declare it before what runs in it, so that goes first).</summary>
+    public static ScratchFolder Scratch(string purpose) => new(CreateScratch(purpose));
+
     public static void DeleteScratch(string path)
     {
         try
@@ -60,4 +63,10 @@ internal static class TestEnvironment
 
         throw new InvalidOperationException("tests must run inside the repository (Isola.slnx not found above " + AppContext.BaseDirectory + ")");
     }
+}
+
+/// <summary>A scratch folder that deletes itself: <c>using var scratch = TestEnvironment.Scratch("x");</c>.</summary>
+internal sealed record ScratchFolder(string Path) : IDisposable
+{
+    public void Dispose() => TestEnvironment.DeleteScratch(Path);
 }
