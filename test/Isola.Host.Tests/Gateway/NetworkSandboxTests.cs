@@ -92,6 +92,12 @@ public sealed class NetworkSandboxTests(GatewayFixture fixture) : IClassFixture<
         await using var server = await CountingServer.StartAsync();
         var connected = await ProbeAsync("netprobe-private", "connect", "127.0.0.1", server.Port);
         Assert.True(connected.GetProperty("escaped").GetBoolean(), connected.ToString());
+        // The server's accept loop counts the connection a moment after the function's connect returns.
+        for (var i = 0; i < 100 && server.Accepted == 0; i++)
+        {
+            await Task.Delay(20);
+        }
+
         Assert.Equal(1, server.Accepted);
 
         foreach (var form in new[] { "127.0.0.1", "localhost", "::1", "0.0.0.0", "2130706433" })
