@@ -1,6 +1,6 @@
 // Invocation tracking through async work, and the `ctx` object functions receive.
 import type { AsyncLocalStorage } from "node:async_hooks";
-import type { FunctionContext, FunctionInfo, Invocation } from "./types.ts";
+import type { FunctionContext, FunctionInfo, Invocation, TriggerPayload } from "./types.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 import { bindingsFor, invocationDb } from "./db.ts";
@@ -21,6 +21,13 @@ export function currentInvocation(): Invocation | undefined {
 export function runInInvocation<T>(inv: Invocation | undefined, fn: () => T): T {
   if (!storage) return fn();
   return inv ? storage.run(inv, fn) : storage.exit(fn);
+}
+
+const HTTP_TRIGGER: TriggerPayload = Object.freeze({ type: "http" });
+
+/** `ctx.trigger` of an invocation: the payload of a non-HTTP trigger, else `{type: "http"}`. */
+export function triggerOf(inv: Invocation): TriggerPayload {
+  return inv.payload ?? HTTP_TRIGGER;
 }
 
 export function headersObject(headers: Headers): Record<string, string> {
@@ -55,5 +62,6 @@ export function buildContext(
     function: fn,
     db: invocationDb(() => inv.capability),
     bindings: bindingsFor(bindings, () => inv.capability),
+    trigger: triggerOf(inv),
   };
 }

@@ -1,7 +1,7 @@
 // One invocation: strip the envelope, rebuild the request as the function should see it, call
 // the adapted handler inside the invocation's async context, and apply the x-isola-error rules.
 import { NativeResponse, NativeRequest, NativeHeaders } from "./natives.ts";
-import type { Caller, Invocation, Invoke } from "./types.ts";
+import type { Caller, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
 import { beginInvocation, settleInvocation } from "./activity.ts";
@@ -140,8 +140,36 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
     capability: envelope.get("x-isola-capability") || null,
     pendingWork: 0,
     responded: false,
+    trigger: envelope.get("x-isola-trigger") || "http",
+    payload: null,
   };
 }
+
+/**
+ * A non-HTTP trigger's request is a POST whose JSON body is the payload: it is read once here for
+ * ctx.trigger, and the function still gets a request whose body it can read itself.
+ */
+async function readTriggerPayload(inv: Invocation): Promise<void> {
+  if (inv.trigger === "http") return;
+  const text = await inv.request.text();
+  let payload: unknown = null;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    // Not from the host's trigger path: the function still sees the body as sent.
+  }
+  inv.payload = payload !== null && typeof payload === "object" && !Array.isArray(payload)
+    ? payload as TriggerPayload
+    : { type: inv.trigger, data: payload };
+  const original = inv.request;
+  inv.request = new NativeRequest(original.url, {
+    method: original.method,
+    headers: original.headers,
+    body: text,
+    signal: original.signal,
+  });
+}
+
 
 /** A function's own response passes untouched, except that it may not claim to be a runtime error. */
 function passThrough(result: unknown): Response {
@@ -174,6 +202,12 @@ export async function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo
   let inv: Invocation;
   try {
     inv = makeInvocation(raw, info);
+  } catch (error) {
+    end();
+    throw error;
+  }
+  try {
+    await readTriggerPayload(inv);
   } catch (error) {
     end();
     throw error;

@@ -1,8 +1,8 @@
 // Shape 5: a MolnOS-style script defining `handler(request, context)`, exported by the builder
 // as __isolaScriptHandler. It sees plain objects, not Request/Response.
 import { NativeResponse, NativeHeaders } from "./natives.ts";
-import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke } from "./types.ts";
-import { headersObject } from "./context.ts";
+import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke, TriggerPayload } from "./types.ts";
+import { headersObject, triggerOf } from "./context.ts";
 import { type Bindings, bindingsFor, type Db, invocationDb } from "./db.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
@@ -32,9 +32,12 @@ export interface ScriptContext {
   waitUntil(promise: unknown): void;
   /** SQL against the app's database as the caller, as ctx.db in the other shapes. */
   db: Db;
+  /** What started the invocation, as ctx.trigger in the other shapes. */
+  trigger: TriggerPayload;
 }
 
-export type ScriptHandler = (request: ScriptRequest, context: ScriptContext) => unknown;
+/** The first argument: the request for HTTP, the trigger's payload (`event`) for cron, events, scheduled calls and websocket messages. */
+export type ScriptHandler = (request: ScriptRequest | TriggerPayload, context: ScriptContext) => unknown;
 
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
@@ -113,7 +116,9 @@ export function scriptInvoke(
       log: functionLogger,
       waitUntil,
       db: invocationDb(() => inv.capability),
+      trigger: triggerOf(inv),
     };
-    return scriptResponse(await handler(request, context));
+    // MolnOS handler(event, context): a trigger's payload is the event; HTTP keeps the request object.
+    return scriptResponse(await handler(inv.payload ?? request, context));
   };
 }

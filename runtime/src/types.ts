@@ -66,6 +66,14 @@ export interface FunctionContext {
   db: Db;
   /** MolnOS service bindings: `databases` is the function's own login, with only its declared grants. */
   bindings: Bindings;
+  /** What started the invocation: `{type: "http"}`, or the payload of a cron, event, scheduled or websocket trigger. */
+  trigger: TriggerPayload;
+}
+
+/** `ctx.trigger`: `type` is the trigger kind; the other fields are the kind's payload (docs/triggers.md). */
+export interface TriggerPayload {
+  type: string;
+  [field: string]: unknown;
 }
 
 /** Everything the runtime knows about one invocation; the AsyncLocalStorage store. */
@@ -84,6 +92,10 @@ export interface Invocation {
   pendingWork: number;
   /** True once the response has been sent. */
   responded: boolean;
+  /** The x-isola-trigger kind ("http" when absent). */
+  trigger: string;
+  /** For a non-HTTP trigger, its payload (the request's JSON body); null for HTTP. */
+  payload: TriggerPayload | null;
 }
 
 /** A loaded function adapted to one calling convention. */

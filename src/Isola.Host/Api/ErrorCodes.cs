@@ -22,4 +22,14 @@ internal static class ErrorCodes
     public const string QueryFailed = "QUERY_FAILED";
     public const string QueryTimeout = "QUERY_TIMEOUT";
     public const string ResultTooLarge = "RESULT_TOO_LARGE";
+
+    // How an invocation failed (docs/invoking.md, "When things go wrong").
+    public const string FunctionError = "FUNCTION_ERROR";
+    public const string FunctionStatus = "FUNCTION_STATUS";
+    public const string FunctionTimeout = "FUNCTION_TIMEOUT";
+    public const string BootError = "BOOT_ERROR";
+    public const string NoCapacity = "NO_CAPACITY";
+    public const string WorkerLimit = "WORKER_LIMIT";
+    public const string WorkerCrashed = "WORKER_CRASHED";
+    public const string ClientClosed = "CLIENT_CLOSED";
 }

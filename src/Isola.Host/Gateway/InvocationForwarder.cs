@@ -1,25 +1,23 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using Isola.Host.Api;
 using Isola.Host.Auth;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
-using Isola.Host.Observability;
+using Isola.Host.Invocations;
 using Isola.Host.Workers;
-using Isola.Host.Workers.Calls;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Isola.Host.Gateway;
 
 /// <summary>
-/// The HTTP invocation path: resolve the function, check trigger and method, take a worker slot,
-/// forward the request with its envelope, stream the response back, and record the invocation.
-/// Every failure becomes the error contract; none reaches the host's own stability.
+/// The HTTP invocation path: resolve the function, identify the caller, check trigger and method, then
+/// through the invocation core (<see cref="FunctionInvoker"/>) take a worker slot, forward the request with
+/// its envelope, stream the response back, and record the invocation. Every failure becomes the error
+/// contract; none reaches the host's own stability.
 /// </summary>
 internal sealed partial class InvocationForwarder(
-    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, CallerIdentifier identifier, IsolaOptions options, TimeProvider time,
-    InvocationCapabilities capabilities, ILogger<InvocationForwarder> logger)
+    FunctionRegistry registry, FunctionInvoker invoker, CallerIdentifier identifier, IsolaOptions options, ILogger<InvocationForwarder> logger)
 {
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {
@@ -61,19 +59,19 @@ internal sealed partial class InvocationForwarder(
             limit.MaxRequestBodySize = options.MaxRequestBodyBytes;
         }
 
-        var invocationId = Guid.CreateVersion7().ToString("N");
+        var invocationId = FunctionInvoker.NewInvocationId();
         http.TraceIdentifier = invocationId;
         http.Response.Headers["x-isola-invocation-id"] = invocationId;
-        var started = time.GetUtcNow();
+        var started = invoker.Time.GetUtcNow();
         var stopwatch = Stopwatch.StartNew();
-        var outcome = new Outcome();
+        var outcome = new InvocationProgress();
         WorkerLease? lease = null;
-        recorder.Begin(invocationId);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), time);
+        invoker.Begin(invocationId);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), invoker.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
         try
         {
-            lease = await AcquireAsync(function, linked.Token);
+            lease = await invoker.AcquireAsync(function, linked.Token);
             if (lease.Function.Version != function.Version)
             {
                 // Sent on to a newer version: it serves only if it would have admitted the call itself.
@@ -87,14 +85,9 @@ internal sealed partial class InvocationForwarder(
             }
 
             var deadlineAt = started.AddMilliseconds(function.Settings.TimeoutMs);
-            // What this invocation may ask of the host (ctx.db …); the runtime releases it when done.
             // A WebSocket's capability lives as long as the socket: the relay's end releases it.
             var isWebSocket = http.WebSockets.IsWebSocketRequest;
-            var capability = capabilities.Issue(new CapabilityGrant(invocationId, lease.Worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
-            {
-                ExpiresAt = isWebSocket ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
-                BoundServices = function.BoundServices,
-            });
+            var capability = invoker.IssueCapability(invocationId, lease.Worker, function, caller, deadlineAt, longLived: isWebSocket);
             if (isWebSocket)
             {
                 try
@@ -104,7 +97,7 @@ internal sealed partial class InvocationForwarder(
                 }
                 finally
                 {
-                    capabilities.Release(capability, lease.Worker.Id);
+                    invoker.ReleaseCapability(capability, lease.Worker);
                 }
 
                 return;
@@ -119,46 +112,19 @@ internal sealed partial class InvocationForwarder(
         catch (OperationCanceledException)
         {
             outcome.Status = 499; // The client went away first.
-            outcome.ErrorCode = "CLIENT_CLOSED";
+            outcome.ErrorCode = ErrorCodes.ClientClosed;
         }
         finally
         {
-            // Nothing here may throw: the response may already be on the wire.
-            var memory = lease?.Worker.PeakMemoryBytes;
-            lease?.Dispose();
-            recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
-                method, http.Request.Path + http.Request.QueryString, outcome.Status ?? http.Response.StatusCode, outcome.ErrorCode,
-                outcome.ErrorMessage, outcome.ErrorStack, memory, caller.Kind, caller.UserId));
+            invoker.Complete(invocationId, function, lease, started, stopwatch, TriggerKind.Http, method, http.Request.Path + http.Request.QueryString,
+                outcome, caller, fallbackStatus: http.Response.StatusCode);
         }
     }
 
     private static readonly Uri WorkerBase = new("http://worker/");
 
-    /// <summary>
-    /// A slot on the function's current version. A deploy, update or rollback that lands while the caller
-    /// waits sends it on to the new version instead of failing it (decision 011); a function deleted
-    /// meanwhile is 404. Only a version that keeps changing under one request fails it.
-    /// </summary>
-    private async Task<WorkerLease> AcquireAsync(DeployedFunction function, CancellationToken cancellationToken)
-    {
-        const int switches = 3;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                // After a few switches the caller takes whatever version it resolved last, replaced or not.
-                return await supervisor.AcquireAsync(function, cancellationToken, evenIfReplaced: attempt >= switches);
-            }
-            catch (PoolRetiredException) when (attempt <= switches)
-            {
-                function = await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
-                    ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
-            }
-        }
-    }
-
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
-        DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, Outcome outcome)
+        DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, InvocationProgress outcome)
     {
         using var request = new HttpRequestMessage(new HttpMethod(http.Request.Method), new Uri(WorkerBase, route.FunctionPath));
         var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
@@ -187,14 +153,11 @@ internal sealed partial class InvocationForwarder(
         }
 
         using var response = await worker.Invoker.SendAsync(request, cancellationToken);
-        if (response.Headers.TryGetValues("x-isola-error", out var errorCodes))
+        if (await FunctionInvoker.ReadRuntimeErrorAsync(response, outcome, cancellationToken))
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            ReadRuntimeError(body, outcome);
-            var code = errorCodes.First();
-            outcome.ErrorCode = code;
-            outcome.Status = code == "BOOT_ERROR" ? 503 : 500;
-            await ErrorResponse.WriteAsync(http, outcome.Status.Value, code, code == "BOOT_ERROR"
+            var code = outcome.ErrorCode!;
+            outcome.Status = code == ErrorCodes.BootError ? 503 : 500;
+            await ErrorResponse.WriteAsync(http, outcome.Status.Value, code, code == ErrorCodes.BootError
                 ? "the function is not loaded: " + outcome.ErrorMessage
                 : $"the function failed with an uncaught exception; its message and stack are in the invocation log ({invocationId})");
             return;
@@ -205,7 +168,7 @@ internal sealed partial class InvocationForwarder(
         CopyHeaders(response.Content.Headers, http.Response.Headers);
         if (response.StatusCode >= HttpStatusCode.InternalServerError)
         {
-            outcome.ErrorCode = "FUNCTION_STATUS";
+            outcome.ErrorCode = ErrorCodes.FunctionStatus;
         }
 
         // Streams as it arrives (SSE, chunked): the deadline covers the response head only. A body of
@@ -221,8 +184,8 @@ internal sealed partial class InvocationForwarder(
     }
 
     /// <summary>
-    /// The invocation envelope (runtime/PROTOCOL.md) plus x-forwarded-for; for a WebSocket upgrade also
-    /// the caller's headers, since the relay's handshake carries them.
+    /// The invocation envelope plus x-forwarded-for; for a WebSocket upgrade also the caller's headers,
+    /// since the relay's handshake carries them.
     /// </summary>
     private static IEnumerable<KeyValuePair<string, string>> Envelope(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller,
         string invocationId, DateTimeOffset deadlineAt, string capability)
@@ -239,17 +202,16 @@ internal sealed partial class InvocationForwarder(
         }
 
         yield return new("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
-        yield return new("x-isola-invocation-id", invocationId);
-        yield return new("x-isola-origin", $"{http.Request.Scheme}://{http.Request.Host}");
-        yield return new("x-isola-subpath", route.Subpath);
-        yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return new("x-isola-caller", caller.EnvelopeJson);
-        yield return new("x-isola-capability", capability);
+        foreach (var pair in FunctionInvoker.Envelope(invocationId, $"{http.Request.Scheme}://{http.Request.Host}", route.Subpath, deadlineAt, caller, capability,
+            TriggerKind.Http))
+        {
+            yield return pair;
+        }
     }
 
-    private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, Outcome outcome)
+    private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, InvocationProgress outcome)
     {
-        var (status, code, message) = await ClassifyAsync(function, worker, ex, deadlinePassed);
+        var (status, code, message) = await invoker.ClassifyAsync(function, worker, ex, deadlinePassed);
         outcome.Status = status;
         outcome.ErrorCode = code;
         outcome.ErrorMessage ??= message;
@@ -266,74 +228,6 @@ internal sealed partial class InvocationForwarder(
         await ErrorResponse.WriteAsync(http, status, code, message);
     }
 
-    private async Task<(int Status, string Code, string Message)> ClassifyAsync(DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed)
-    {
-        switch (ex)
-        {
-            case ApiException api:
-                return (api.Status, api.Code, api.Message);
-            case WorkerBootException boot:
-                return (503, "BOOT_ERROR", boot.Message);
-            case NoCapacityException capacity:
-                return (503, "NO_CAPACITY", capacity.Message);
-            case PoolRetiredException retired:
-                return (503, "NO_CAPACITY", retired.Message + " several times; retry");
-        }
-
-        // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not
-        // hex), while HttpClient streams it to the worker; it arrives wrapped. The caller's fault, not the worker's:
-        // answer at once instead of waiting to see how a worker that is fine "ended".
-        if (RequestBodyFailure.Find(ex) is { } bodyFailure)
-        {
-            return (bodyFailure.Status, bodyFailure.Code, bodyFailure.Status == 413
-                ? $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes"
-                : bodyFailure.Message);
-        }
-
-        if (deadlinePassed)
-        {
-            if (worker is not null)
-            {
-                await supervisor.HandleDeadlineAsync(worker);
-            }
-
-            return (504, "FUNCTION_TIMEOUT", $"'{function.Name}' did not answer within its timeout of {function.Settings.TimeoutMs} ms");
-        }
-
-        if (worker is not null)
-        {
-            // A broken connection to the worker: find out how it ended before choosing the answer.
-            var exit = await worker.Exited.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
-            if (exit?.Kind == WorkerExitKind.OutOfMemory)
-            {
-                return (546, "WORKER_LIMIT", $"'{function.Name}' exceeded its memory limit of {function.Settings.MemoryLimitMb} MB");
-            }
-
-            if (exit is not null)
-            {
-                return (502, "WORKER_CRASHED", exit.Detail);
-            }
-        }
-
-        LogForwardFailed(logger, function.Name, ex.Message);
-        return (502, "WORKER_CRASHED", "the connection to the function's worker failed: " + ex.Message);
-    }
-
-    private static void ReadRuntimeError(string body, Outcome outcome)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement.TryGetProperty("error", out var nested) ? nested : document.RootElement;
-            outcome.ErrorMessage = root.TryGetProperty("message", out var message) ? message.GetString() : body;
-            outcome.ErrorStack = root.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            outcome.ErrorMessage = body;
-        }
-    }
-
     private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to)
     {
         foreach (var (name, values) in from)
@@ -344,21 +238,6 @@ internal sealed partial class InvocationForwarder(
             }
         }
     }
-
-    /// <summary>What the invocation record says about how it ended, filled in along the way.</summary>
-    private sealed class Outcome
-    {
-        public int? Status { get; set; }
-
-        public string? ErrorCode { get; set; }
-
-        public string? ErrorMessage { get; set; }
-
-        public string? ErrorStack { get; set; }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
-    private static partial void LogForwardFailed(ILogger logger, string function, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
     private static partial void LogAbortedStream(ILogger logger, string function, string reason);

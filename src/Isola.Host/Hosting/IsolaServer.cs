@@ -300,6 +300,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<InvocationCapabilities>();
         services.AddSingleton<HostCallDispatcher>();
         services.AddSingleton<WorkerSupervisor>();
+        services.AddSingleton<Invocations.FunctionInvoker>();
         services.AddSingleton<InvocationForwarder>();
 
         // Access control: app token settings, caller identification at the gateway.

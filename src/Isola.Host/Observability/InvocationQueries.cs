@@ -14,7 +14,7 @@ internal sealed class InvocationQueries(NpgsqlDataSource dataSource)
     public async Task<JsonArray> LogsAsync(Guid functionId, LogFilter filter, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            select id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs::text
+            select id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs::text, trigger
             from isola.invocations
             where function_id = $1
               and ($2::int is null or status = $2)
@@ -40,8 +40,9 @@ internal sealed class InvocationQueries(NpgsqlDataSource dataSource)
                 ["version"] = reader.GetInt32(1),
                 ["startedAt"] = reader.GetFieldValue<DateTimeOffset>(2),
                 ["durationMs"] = Math.Round(reader.GetDouble(3), 3),
-                ["method"] = reader.GetString(4),
-                ["path"] = reader.GetString(5),
+                ["trigger"] = reader.GetString(14),
+                ["method"] = reader.IsDBNull(4) ? null : reader.GetString(4),
+                ["path"] = reader.IsDBNull(5) ? null : reader.GetString(5),
                 ["status"] = reader.GetInt32(6),
                 ["memoryBytes"] = reader.IsDBNull(10) ? null : reader.GetInt64(10),
                 ["callerKind"] = reader.GetString(11),

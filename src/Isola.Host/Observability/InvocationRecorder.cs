@@ -204,7 +204,7 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
         // Straight into the table: no foreign key to check, a function's delete removes its records,
         // and a record that lands just after that delete is never read.
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "copy isola.invocations (id, function_id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs) from stdin (format binary)",
+            "copy isola.invocations (id, function_id, version, started_at, duration_ms, method, path, status, error_code, error_message, error_stack, memory_bytes, caller_kind, user_id, logs, trigger) from stdin (format binary)",
             cancellationToken))
         {
             foreach (var record in records)
@@ -216,8 +216,8 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
                 await copy.WriteAsync(record.Version, NpgsqlDbType.Integer, cancellationToken);
                 await copy.WriteAsync(record.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(record.DurationMs, NpgsqlDbType.Double, cancellationToken);
-                await copy.WriteAsync(record.Method, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(record.Path, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.Method, NpgsqlDbType.Text, cancellationToken);
+                await WriteNullable(copy, record.Path, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(record.Status, NpgsqlDbType.Integer, cancellationToken);
                 await WriteNullable(copy, record.ErrorCode, NpgsqlDbType.Text, cancellationToken);
                 await WriteNullable(copy, record.ErrorMessage, NpgsqlDbType.Text, cancellationToken);
@@ -226,6 +226,7 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
                 await copy.WriteAsync(record.CallerKind, NpgsqlDbType.Text, cancellationToken);
                 await WriteNullable(copy, record.UserId, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(SerializeLines(lines), NpgsqlDbType.Jsonb, cancellationToken);
+                await copy.WriteAsync(record.Trigger, NpgsqlDbType.Text, cancellationToken);
             }
 
             await copy.CompleteAsync(cancellationToken);

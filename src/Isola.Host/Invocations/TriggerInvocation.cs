@@ -1,0 +1,14 @@
+using System.Text.Json.Nodes;
+using Isola.Host.Auth;
+using Isola.Host.Gateway;
+
+namespace Isola.Host.Invocations;
+
+/// <summary>
+/// A non-HTTP invocation: the function sees a <c>POST /</c> whose JSON body is <see cref="Payload"/>
+/// (also <c>ctx.trigger</c>; the MolnOS <c>handler(event, context)</c> gets it as <c>event</c>).
+/// The payload's <c>type</c> is the trigger kind's name.
+/// </summary>
+/// <param name="Deadline">When the host gives up; null means the function's own timeout from now.</param>
+/// <param name="InvocationId">A caller-chosen id (e.g. to tie retries together in logs); null picks a new one.</param>
+internal sealed record TriggerInvocation(DeployedFunction Function, Caller Caller, TriggerKind Trigger, JsonObject Payload, DateTimeOffset? Deadline = null, string? InvocationId = null);
