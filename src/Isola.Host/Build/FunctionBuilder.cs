@@ -1,3 +1,4 @@
+using Isola.Host.Errors;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -208,8 +209,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         return message;
     }
 
-    internal static ApiException BuildFailed(string message) =>
-        new(422, ErrorCodes.BuildFailed, "build failed: " + message) { Field = "code" };
+    internal static IsolaException BuildFailed(string message) =>
+        new(ErrorKind.Unprocessable, ErrorCodes.BuildFailed, "build failed: " + message) { Field = "code" };
 
     private void TryDelete(string path)
     {

@@ -2,6 +2,7 @@ using Isola.Host.Api;
 using Isola.Host.Apps;
 using Isola.Host.Build;
 using Isola.Host.Data.Bindings;
+using Isola.Host.Errors;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
 using Isola.Host.Secrets;
@@ -23,7 +24,7 @@ internal sealed partial class FunctionService(
         // Checked before the build only to answer fast; the unique key decides races.
         if (await store.ExistsAsync(appId, name, cancellationToken))
         {
-            throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
+            throw new IsolaException(ErrorKind.Conflict, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
         }
 
         await databaseBindings.ValidateAsync(appId, request.Settings.Bindings, cancellationToken);
@@ -41,7 +42,7 @@ internal sealed partial class FunctionService(
     {
         if (request.Name is not null && request.Name != current.Name)
         {
-            throw ApiException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
+            throw IsolaException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
         }
 
         await databaseBindings.ValidateAsync(current.AppId, request.Settings.Bindings, cancellationToken);
@@ -96,7 +97,7 @@ internal sealed partial class FunctionService(
         }
         catch (Npgsql.PostgresException ex)
         {
-            throw new ApiException(500, ErrorCodes.InternalError,
+            throw new IsolaException(ErrorKind.Internal, ErrorCodes.InternalError,
                 $"the function was stored, but its database binding could not be granted ({ex.MessageText}); deploy again to retry");
         }
     }

@@ -1,3 +1,4 @@
+using Isola.Host.Errors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -66,7 +67,7 @@ internal sealed partial class FunctionInvoker(
             using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
             if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
             {
-                outcome.Status = outcome.ErrorCode == "BOOT_ERROR" ? 503 : 500;
+                outcome.Status = outcome.ErrorCode == ErrorCodes.BootError ? 503 : 500;
             }
             else
             {
@@ -117,7 +118,7 @@ internal sealed partial class FunctionInvoker(
             catch (PoolRetiredException) when (attempt <= switches)
             {
                 function = await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
-                    ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
+                    ?? throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
             }
         }
     }
@@ -184,24 +185,14 @@ internal sealed partial class FunctionInvoker(
     {
         switch (ex)
         {
-            case ApiException api:
-                return (api.Status, api.Code, api.Message);
+            case IsolaException error:
+                return (ErrorStatus.Of(error.Kind), error.Code, error.Message);
             case WorkerBootException boot:
                 return (503, ErrorCodes.BootError, boot.Message);
             case NoCapacityException capacity:
                 return (503, ErrorCodes.NoCapacity, capacity.Message);
             case PoolRetiredException retired:
                 return (503, ErrorCodes.NoCapacity, retired.Message + " several times; retry");
-        }
-
-        // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not
-        // hex), while HttpClient streams it to the worker; it arrives wrapped. The caller's fault, not the worker's:
-        // answer at once instead of waiting to see how a worker that is fine "ended".
-        if (RequestBodyFailure.Find(ex) is { } bodyFailure)
-        {
-            return (bodyFailure.Status, bodyFailure.Code, bodyFailure.Status == 413
-                ? $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes"
-                : bodyFailure.Message);
         }
 
         if (deadlinePassed)

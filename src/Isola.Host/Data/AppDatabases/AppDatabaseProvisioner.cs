@@ -1,3 +1,4 @@
+using Isola.Host.Errors;
 using Npgsql;
 using static Isola.Host.Data.AppDatabases.AppDatabaseNames;
 

@@ -1,3 +1,4 @@
+using Isola.Host.Errors;
 using System.Data;
 using System.Globalization;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using Isola.Host.Errors;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -160,7 +161,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var idElement) || !idElement.TryGetInt64(out id)
                 || !root.TryGetProperty("op", out var opElement) || opElement.ValueKind != JsonValueKind.String)
             {
-                throw new HostCallException("BAD_CALL", "a call needs a numeric 'id' and a string 'op'");
+                throw new HostCallException(ErrorCodes.BadCall, "a call needs a numeric 'id' and a string 'op'");
             }
 
             var op = opElement.GetString()!;
@@ -196,7 +197,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         }
         catch (JsonException)
         {
-            answer = Error(id, "BAD_CALL", "the call is not valid JSON");
+            answer = Error(id, ErrorCodes.BadCall, "the call is not valid JSON");
         }
         catch (OperationCanceledException)
         {
@@ -206,7 +207,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         {
             // A bug in a handler must not kill the channel or leak internals to the function.
             LogHandlerFailed(_logger, _workerId, ex);
-            answer = Error(id, "HOST_ERROR", "the host failed to answer this call; see the node's log");
+            answer = Error(id, ErrorCodes.HostError, "the host failed to answer this call; see the node's log");
         }
 
         // One write per answer, newline included: two would wake the runtime's reader twice.
