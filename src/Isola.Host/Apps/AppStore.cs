@@ -1,6 +1,5 @@
 using Isola.Host.Errors;
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
 using Isola.Host.Data.AppDatabases;
 using Npgsql;
 

@@ -2,7 +2,6 @@ using Isola.Host.Errors;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Isola.Host.Api;
 using Isola.Host.Secrets;
 using Npgsql;
 

@@ -1,6 +1,5 @@
 using Isola.Host.Errors;
 using System.Text.Json.Nodes;
-using Isola.Host.Api;
 
 namespace Isola.Host.Auth;
 

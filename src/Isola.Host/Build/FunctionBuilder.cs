@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 

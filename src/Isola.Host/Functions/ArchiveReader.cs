@@ -1,7 +1,6 @@
 using Isola.Host.Errors;
 using System.Formats.Tar;
 using System.IO.Compression;
-using Isola.Host.Api;
 
 namespace Isola.Host.Functions;
 

@@ -2,7 +2,6 @@ using Isola.Host.Errors;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
 using Isola.Host.Scheduling;
 
 namespace Isola.Host.Functions;

@@ -1,4 +1,3 @@
-using Isola.Host.Api;
 using Isola.Host.Apps;
 using Isola.Host.Build;
 using Isola.Host.Data.Bindings;

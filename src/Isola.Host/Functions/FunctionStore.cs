@@ -1,6 +1,5 @@
 using Isola.Host.Errors;
 using System.Text.Json;
-using Isola.Host.Api;
 using Isola.Host.Build;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,4 +1,3 @@
-using Isola.Host.Api;
 using Isola.Host.Errors;
 
 namespace Isola.Host.Functions;

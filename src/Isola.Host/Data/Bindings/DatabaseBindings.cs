@@ -1,4 +1,3 @@
-using Isola.Host.Api;
 using Isola.Host.Data.AppDatabases;
 using Isola.Host.Errors;
 using Isola.Host.Functions;
