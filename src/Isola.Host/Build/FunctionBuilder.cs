@@ -1,4 +1,5 @@
 using Isola.Host.Errors;
+using Isola.Host.Workers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -16,7 +17,7 @@ namespace Isola.Host.Build;
 internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, ILogger<FunctionBuilder> logger)
 {
     /// <summary>Name under which a MolnOS-style script's top-level <c>handler</c> is exported for the runtime.</summary>
-    public const string ScriptHandlerExport = "__isolaScriptHandler";
+    public const string ScriptHandlerExport = WorkerProtocol.ScriptHandlerExport;
 
     private string BuildRoot => Path.Combine(options.DataDir, "builds");
 

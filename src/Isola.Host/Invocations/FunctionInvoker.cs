@@ -140,15 +140,15 @@ internal sealed partial class FunctionInvoker(
     public static IEnumerable<KeyValuePair<string, string>> Envelope(string invocationId, string origin, string subpath, DateTimeOffset deadlineAt, Caller caller,
         string capability, TriggerKind trigger)
     {
-        yield return new("x-isola-invocation-id", invocationId);
-        yield return new("x-isola-origin", origin);
-        yield return new("x-isola-subpath", subpath);
-        yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        yield return new("x-isola-caller", caller.EnvelopeJson);
-        yield return new("x-isola-capability", capability);
+        yield return new(WorkerProtocol.InvocationIdHeader, invocationId);
+        yield return new(WorkerProtocol.OriginHeader, origin);
+        yield return new(WorkerProtocol.SubpathHeader, subpath);
+        yield return new(WorkerProtocol.DeadlineHeader, deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        yield return new(WorkerProtocol.CallerHeader, caller.EnvelopeJson);
+        yield return new(WorkerProtocol.CapabilityHeader, capability);
         if (trigger != TriggerKind.Http)
         {
-            yield return new("x-isola-trigger", trigger.Name());
+            yield return new(WorkerProtocol.TriggerHeader, trigger.Name());
         }
     }
 
@@ -158,7 +158,7 @@ internal sealed partial class FunctionInvoker(
     /// </summary>
     public static async Task<bool> ReadRuntimeErrorAsync(HttpResponseMessage response, InvocationProgress outcome, CancellationToken cancellationToken)
     {
-        if (!response.Headers.TryGetValues("x-isola-error", out var errorCodes))
+        if (!response.Headers.TryGetValues(WorkerProtocol.ErrorHeader, out var errorCodes))
         {
             return false;
         }
@@ -168,9 +168,11 @@ internal sealed partial class FunctionInvoker(
         try
         {
             using var document = JsonDocument.Parse(body);
-            var root = document.RootElement.TryGetProperty("error", out var nested) ? nested : document.RootElement;
-            outcome.ErrorMessage = root.TryGetProperty("message", out var message) ? message.GetString() : body;
-            outcome.ErrorStack = root.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
+            // One shape for every runtime error: {"error": {"message", "stack"?}} (runtime/PROTOCOL.md).
+            var error = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var nested) &&
+                nested.ValueKind == JsonValueKind.Object ? nested : default;
+            outcome.ErrorMessage = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) ? message.GetString() : body;
+            outcome.ErrorStack = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
         }
         catch (JsonException)
         {

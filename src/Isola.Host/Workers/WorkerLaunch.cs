@@ -32,7 +32,7 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
     {
         var tmp = Path.Combine(workerDir, "tmp");
         // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
-        var writable = tmp + "," + Path.Combine(workerDir, "worker.sock") + "," + Path.Combine(workerDir, "host.sock") + (Sandbox.PrivateTmp ? ",/tmp" : "");
+        var writable = tmp + "," + Path.Combine(workerDir, WorkerProtocol.WorkerSocket) + "," + Path.Combine(workerDir, WorkerProtocol.HostSocket) + (Sandbox.PrivateTmp ? ",/tmp" : "");
         List<string> arguments =
         [
             // no-legacy-abort: request.signal aborts on cancellation only; the legacy abort after every

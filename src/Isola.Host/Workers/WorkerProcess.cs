@@ -40,7 +40,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         _process = process;
         _output = output;
         _logger = logger;
-        SocketPath = Path.Combine(directory, "worker.sock");
+        SocketPath = Path.Combine(directory, WorkerProtocol.WorkerSocket);
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -210,7 +210,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            response = await Client.PostAsJsonAsync("/__isola/load", request, WorkerJson.Options, deadline.Token);
+            response = await Client.PostAsJsonAsync(WorkerProtocol.LoadPath, request, WorkerJson.Options, deadline.Token);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
@@ -242,7 +242,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            using var response = await Client.GetAsync("/__isola/health", deadline.Token);
+            using var response = await Client.GetAsync(WorkerProtocol.HealthPath, deadline.Token);
             return response.IsSuccessStatusCode;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
@@ -297,7 +297,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             try
             {
                 using var deadline = new CancellationTokenSource(grace + TimeSpan.FromSeconds(1));
-                using var _ = await Client.PostAsJsonAsync("/__isola/shutdown", new { reason, graceMs = (int)grace.TotalMilliseconds }, deadline.Token);
+                using var _ = await Client.PostAsJsonAsync(WorkerProtocol.ShutdownPath, new { reason, graceMs = (int)grace.TotalMilliseconds }, deadline.Token);
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ObjectDisposedException)
             {
@@ -449,7 +449,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         var reader = _process.StandardOutput;
         while (await reader.ReadLineAsync() is { } line)
         {
-            if (line == "ISOLA_READY")
+            if (line == WorkerProtocol.ReadyLine)
             {
                 _ready.TrySetResult();
                 continue;

@@ -1,4 +1,5 @@
 using Isola.Host.Errors;
+using Isola.Host.Workers;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -16,7 +17,7 @@ namespace Isola.Host.Workers.Calls;
 /// </summary>
 internal sealed partial class HostCallChannel : IAsyncDisposable
 {
-    public const string SocketName = "host.sock";
+    public const string SocketName = WorkerProtocol.HostSocket;
 
     private readonly Socket _listener;
     private readonly string _workerId;
