@@ -13,7 +13,7 @@ namespace Isola.Host.Functions;
 /// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
 /// </summary>
 internal sealed partial class FunctionService(
-    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, FunctionRegistry registry, DatabaseBindings databaseBindings,
+    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, DeployedFunctionCache registry, DatabaseBindings databaseBindings,
     IsolaOptions options, ILogger<FunctionService> logger)
 {
     public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)

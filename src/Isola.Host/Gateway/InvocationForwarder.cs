@@ -18,7 +18,7 @@ namespace Isola.Host.Gateway;
 /// contract; none reaches the host's own stability.
 /// </summary>
 internal sealed partial class InvocationForwarder(
-    FunctionRegistry registry, FunctionInvoker invoker, CallerIdentifier identifier, IsolaOptions options, ILogger<InvocationForwarder> logger)
+    DeployedFunctionCache registry, FunctionInvoker invoker, CallerIdentifier identifier, IsolaOptions options, ILogger<InvocationForwarder> logger)
 {
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {

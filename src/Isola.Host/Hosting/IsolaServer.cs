@@ -283,8 +283,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.
-        services.AddSingleton<FunctionRegistry>();
-        services.AddHostedService<RegistryListener>();
+        services.AddSingleton<DeployedFunctionCache>();
+        services.AddSingleton<FunctionChanges>();
+        services.AddHostedService<FunctionChangeListener>();
         services.AddSingleton<InvocationRecorder>();
         services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddHostedService(provider => provider.GetRequiredService<InvocationRecorder>());

@@ -21,7 +21,7 @@ namespace Isola.Host.Invocations;
 /// call <see cref="InvokeAsync"/>, which buffers the answer and returns a typed <see cref="InvocationOutcome"/>.
 /// </summary>
 internal sealed partial class FunctionInvoker(
-    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
+    DeployedFunctionCache registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
     InvocationCapabilities capabilities, PublicBaseUrl publicUrl, ILogger<FunctionInvoker> logger)
 {
     private static readonly Uri WorkerBase = new("http://worker/");

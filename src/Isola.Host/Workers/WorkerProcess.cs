@@ -1,3 +1,4 @@
+using Isola.Host.Hosting;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Net.Sockets;

@@ -1,3 +1,4 @@
+using Isola.Host.Hosting;
 using System.Collections.Concurrent;
 using Isola.Host.Data;
 using Isola.Host.Functions;
@@ -21,7 +22,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, int> _currentVersion = new();
     // Changes seen per "app/name": only the handler of the latest one acts on what it read.
     private readonly ConcurrentDictionary<string, long> _changes = new(StringComparer.Ordinal);
-    private readonly FunctionRegistry _registry;
+    private readonly DeployedFunctionCache _functions;
+    private readonly FunctionChanges _functionChanges;
     private readonly WorkerOptions _options;
     private readonly WorkerLaunch _launch;
     private readonly ArtifactCache _artifacts;
@@ -47,12 +49,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private DateTimeOffset _prestartRetryAt;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
-        FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
+        DeployedFunctionCache functions, FunctionChanges changes, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
     {
         _calls = calls;
         _callOptions = callOptions;
         _store = store;
-        _registry = registry;
+        _functions = functions;
+        _functionChanges = changes;
         _options = options;
         _launch = launch;
         _artifacts = artifacts;
@@ -64,11 +67,15 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
         _memoryLimits = new WorkerMemoryLimits(options, time, logger);
-        registry.Changed += (app, name) => _ = RetireOldVersionsAsync(app, name);
+    }
+
+    /// <summary>Clears what a killed host left and prepares the folders workers use; before any worker starts.</summary>
+    private void PrepareFolders()
+    {
         // Folders left by a host that was killed: their workers exit on their own (they watch their parent).
-        if (Directory.Exists(launch.WorkersRoot))
+        if (Directory.Exists(_launch.WorkersRoot))
         {
-            foreach (var stale in Directory.EnumerateDirectories(launch.WorkersRoot))
+            foreach (var stale in Directory.EnumerateDirectories(_launch.WorkersRoot))
             {
                 try
                 {
@@ -80,14 +87,14 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             }
         }
 
-        Directory.CreateDirectory(launch.WorkersRoot);
-        Directory.CreateDirectory(launch.DenoCache);
+        Directory.CreateDirectory(_launch.WorkersRoot);
+        Directory.CreateDirectory(_launch.DenoCache);
         if (_runAs is { } user)
         {
             // Workers run as this user: they compile the runtime into their cache and reach the runtime's files.
-            UnixUser.ChownRecursive(launch.DenoCache, user.Uid, user.Gid);
-            UnixUser.MakeAncestorsSearchable(launch.WorkersRoot, dir => LogMadeSearchable(logger, dir));
-            UnixUser.MakeAncestorsSearchable(launch.DenoPath, dir => LogMadeSearchable(logger, dir));
+            UnixUser.ChownRecursive(_launch.DenoCache, user.Uid, user.Gid);
+            UnixUser.MakeAncestorsSearchable(_launch.WorkersRoot, dir => LogMadeSearchable(_logger, dir));
+            UnixUser.MakeAncestorsSearchable(_launch.DenoPath, dir => LogMadeSearchable(_logger, dir));
         }
     }
 
@@ -106,6 +113,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     public void Start(int hostPort)
     {
         _hostPort = hostPort;
+        PrepareFolders();
+        _functionChanges.Changed += (app, name) => _ = RetireOldVersionsAsync(app, name);
         if (_runAs is not null)
         {
             try
@@ -390,7 +399,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         DeployedFunction? current;
         try
         {
-            current = await _registry.FindAsync(appId, name, _stopping.Token);
+            current = await _functions.FindAsync(appId, name, _stopping.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {

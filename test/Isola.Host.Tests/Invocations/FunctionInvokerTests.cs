@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Auth;
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 using Isola.Host.Invocations;
 using Isola.Host.Tests.Gateway;
 using Isola.Host.Tests.Infrastructure;
@@ -24,7 +24,7 @@ public sealed class FunctionInvokerTests(GatewayFixture fixture) : IClassFixture
             ? [new { type = "cron", config = new { schedule = "0 0 1 1 *" } }, new { type = "http" }]
             : [new { type = "cron", config = new { schedule = "0 0 1 1 *" } }];
         await (await fixture.Host.DeployAsync(new { name, code, triggers })).ShouldSucceedAsync(201);
-        var registry = fixture.Host.Server.Services.GetRequiredService<FunctionRegistry>();
+        var registry = fixture.Host.Server.Services.GetRequiredService<DeployedFunctionCache>();
         return (await registry.FindAsync("default", name, CancellationToken.None))!;
     }
 

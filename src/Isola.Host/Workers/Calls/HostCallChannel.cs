@@ -1,4 +1,5 @@
 using Isola.Host.Errors;
+using Isola.Host.Hosting;
 using Isola.Host.Workers;
 using System.Buffers;
 using System.IO.Pipelines;
@@ -53,7 +54,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             if (owner is { } user)
             {
-                Data.UnixUser.Chown(path, user.Uid, user.Gid);
+                UnixUser.Chown(path, user.Uid, user.Gid);
             }
         }
         catch
