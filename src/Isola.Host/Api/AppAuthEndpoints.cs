@@ -1,8 +1,8 @@
-using Isola.Host.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 

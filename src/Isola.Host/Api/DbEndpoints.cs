@@ -1,10 +1,10 @@
-using Isola.Host.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 

@@ -1,5 +1,5 @@
-using Isola.Host.Errors;
 using System.Text.Json;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Microsoft.Net.Http.Headers;
 

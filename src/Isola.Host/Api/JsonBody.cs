@@ -1,5 +1,5 @@
-using Isola.Host.Errors;
 using System.Text.Json;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 

@@ -1,6 +1,6 @@
-using Isola.Host.Errors;
 using System.Text.RegularExpressions;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Npgsql;
 
 namespace Isola.Host.Apps;

@@ -1,7 +1,7 @@
-using Isola.Host.Errors;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
 using Isola.Host.Secrets;
 using Npgsql;
 

@@ -1,5 +1,5 @@
-using Isola.Host.Errors;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Auth;
 

@@ -1,11 +1,11 @@
-using Isola.Host.Errors;
-using Isola.Host.Workers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
+using Isola.Host.Workers;
 
 namespace Isola.Host.Build;
 

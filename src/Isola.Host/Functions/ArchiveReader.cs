@@ -1,6 +1,6 @@
-using Isola.Host.Errors;
 using System.Formats.Tar;
 using System.IO.Compression;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Functions;
 

@@ -1,7 +1,7 @@
-using Isola.Host.Errors;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Isola.Host.Errors;
 using Isola.Host.Scheduling;
 
 namespace Isola.Host.Functions;

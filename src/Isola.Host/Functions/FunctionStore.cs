@@ -1,6 +1,6 @@
-using Isola.Host.Errors;
 using System.Text.Json;
 using Isola.Host.Build;
+using Isola.Host.Errors;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,8 +1,8 @@
-using Isola.Host.Errors;
 using System.Diagnostics;
 using System.Net;
 using Isola.Host.Api;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Invocations;

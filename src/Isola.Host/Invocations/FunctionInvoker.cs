@@ -1,10 +1,10 @@
-using Isola.Host.Errors;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Isola.Host.Api;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;

@@ -1,10 +1,8 @@
-using Isola.Host.Hosting;
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Isola.Host.Data;
+using Isola.Host.Hosting;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
 
@@ -27,7 +25,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private readonly long _processLimitBytes;
     private WorkerExitKind? _plannedExit;
     private HostCallChannel? _channel;
-    private int _inFlight;
+    private readonly WorkerControlClient _control;
+    private readonly WorkerSlots _slots = new();
     private int _disposed;
 
     private WorkerProcess(string id, string directory, int memoryLimitMb, long processLimitBytes, IWorkerMemoryGuard memory, Process process,
@@ -42,32 +41,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         _output = output;
         _logger = logger;
         SocketPath = Path.Combine(directory, WorkerProtocol.WorkerSocket);
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            UseCookies = false,
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
-            // The invocation envelope carries tracing; no headers the function did not ask for.
-            ActivityHeadersPropagator = null,
-        };
-        Client = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri("http://worker/"), Timeout = Timeout.InfiniteTimeSpan };
-        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        _control = new WorkerControlClient(SocketPath);
     }
 
     public string Id { get; }
@@ -81,24 +55,17 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     /// <summary>The OS process id, kept from the start: the Process object may be disposed while leases still point here.</summary>
     public int Pid { get; private set; }
 
-    /// <summary>Talks HTTP/1.1 to the worker over its socket.</summary>
-    public HttpClient Client { get; }
-
-    /// <summary>
-    /// The same connections without HttpClient's per-request timeout and cancellation plumbing, for
-    /// the invocation path (requests carry absolute <c>http://worker/...</c> URIs; answers come back
-    /// as soon as their head is read).
-    /// </summary>
-    public HttpMessageInvoker Invoker { get; }
+    /// <summary>Sends invocations to the worker.</summary>
+    public HttpMessageInvoker Invoker => _control.Invoker;
 
     /// <summary>Completes when the process has ended, saying why.</summary>
     public Task<WorkerExit> Exited => _exited.Task;
 
     public bool IsAlive => !_exited.Task.IsCompleted;
 
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _slots.InFlight;
 
-    public DateTimeOffset LastReleased { get; private set; }
+    public DateTimeOffset LastReleased => _slots.LastReleased;
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, WorkerMemoryLimits memoryLimits, int memoryLimitMb, int hostPort,
         (uint Uid, uint Gid)? runAs, IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
@@ -211,7 +178,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            response = await Client.PostAsJsonAsync(WorkerProtocol.LoadPath, request, WorkerJson.Options, deadline.Token);
+            response = await _control.LoadAsync(request, deadline.Token);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
@@ -233,47 +200,11 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Asks the worker whether its event loop answers; a busy-looping worker does not.</summary>
-    public async Task<bool> IsResponsiveAsync(TimeSpan timeout)
-    {
-        if (!IsAlive)
-        {
-            return false;
-        }
+    public Task<bool> IsResponsiveAsync(TimeSpan timeout) => IsAlive ? _control.IsResponsiveAsync(timeout) : Task.FromResult(false);
 
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            using var response = await Client.GetAsync(WorkerProtocol.HealthPath, deadline.Token);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public bool TryReserve(int concurrency) => IsAlive && _slots.TryReserve(concurrency);
 
-    public bool TryReserve(int concurrency)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _inFlight);
-            if (current >= concurrency || !IsAlive)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _inFlight, current + 1, current) == current)
-            {
-                return true;
-            }
-        }
-    }
-
-    public void Release(DateTimeOffset now)
-    {
-        LastReleased = now;
-        Interlocked.Decrement(ref _inFlight);
-    }
+    public void Release(DateTimeOffset now) => _slots.Release(now);
 
     /// <summary>
     /// The worker process's real peak memory so far: the cgroup's max usage (one pread), or the VmHWM of its
@@ -295,15 +226,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         if (IsAlive)
         {
             _plannedExit ??= WorkerExitKind.Stopped;
-            try
-            {
-                using var deadline = new CancellationTokenSource(grace + TimeSpan.FromSeconds(1));
-                using var _ = await Client.PostAsJsonAsync(WorkerProtocol.ShutdownPath, new { reason, graceMs = (int)grace.TotalMilliseconds }, deadline.Token);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ObjectDisposedException)
-            {
-                // Unresponsive, already gone, or disposed meanwhile: the kill below ends it either way.
-            }
+            await _control.ShutdownAsync(reason, grace);
         }
 
         Kill(WorkerExitKind.Stopped);
@@ -351,8 +274,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             await _channel.DisposeAsync();
         }
 
-        Client.Dispose();
-        Invoker.Dispose();
+        _control.Dispose();
         _process.Dispose();
         _memory.Dispose();
         TryDeleteDirectory(Directory);

@@ -1,8 +1,8 @@
-using Isola.Host.Hosting;
 using System.Collections.Concurrent;
 using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
+using Isola.Host.Hosting;
 using Isola.Host.Secrets;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;

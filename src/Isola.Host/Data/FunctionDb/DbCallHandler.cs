@@ -1,8 +1,8 @@
-using Isola.Host.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Auth;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Data.FunctionDb;

@@ -1,6 +1,6 @@
-using Isola.Host.Errors;
 using System.Collections.Concurrent;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Data.FunctionDb;

@@ -1,11 +1,11 @@
-using Isola.Host.Errors;
-using Isola.Host.Hosting;
-using Isola.Host.Workers;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
+using Isola.Host.Hosting;
+using Isola.Host.Workers;
 
 namespace Isola.Host.Workers.Calls;
 

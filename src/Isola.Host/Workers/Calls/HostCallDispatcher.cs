@@ -1,6 +1,6 @@
-using Isola.Host.Errors;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Workers.Calls;
 
