@@ -49,10 +49,12 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         Database = DatabaseName,
     }.ConnectionString;
 
-    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="binDir">The server binaries' folder (<c>ISOLA_PG_BIN</c>, checked at start); null finds the newest installed.</param>
+    /// <param name="serviceUser">Who the cluster runs as when the host is root (<c>ISOLA_PG_USER</c>); null picks one.</param>
+    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, string? binDir, string? serviceUser, ILogger logger, CancellationToken cancellationToken)
     {
-        var binDir = FindBinaries();
-        (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser() : null;
+        binDir ??= FindBinaries();
+        (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser(serviceUser) : null;
         var pgData = Path.Combine(dataDir, "pg");
         var socketDir = SocketFolder.Choose(dataDir, Path.Combine(dataDir, "run"), $".s.PGSQL.{SocketPort}", "isola-pg-");
         var server = new EmbeddedPostgres(binDir, pgData, socketDir, Path.Combine(dataDir, "postgres.log"), runAs, logger);
@@ -190,14 +192,6 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     private static string FindBinaries()
     {
-        var configured = Environment.GetEnvironmentVariable("ISOLA_PG_BIN");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return File.Exists(Path.Combine(configured, "initdb"))
-                ? configured
-                : throw new StartupException($"ISOLA_PG_BIN={configured} does not contain initdb");
-        }
-
         // Debian installs server binaries per major version; the newest wins.
         const string debianRoot = "/usr/lib/postgresql";
         if (Directory.Exists(debianRoot))
@@ -226,10 +220,9 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
             "'sudo apt-get install -y postgresql', or set ISOLA_PG_BIN to their folder, or set ISOLA_DATABASE_URL to use an existing server.");
     }
 
-    private static (uint Uid, uint Gid) ResolveServiceUser()
+    private static (uint Uid, uint Gid) ResolveServiceUser(string? name)
     {
-        var name = Environment.GetEnvironmentVariable("ISOLA_PG_USER");
-        if (!string.IsNullOrEmpty(name))
+        if (name is not null)
         {
             return UnixUser.Find(name) ?? throw new StartupException($"ISOLA_PG_USER={name} is not an OS user");
         }

@@ -59,8 +59,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Starts a node; a bad setting (however it was set) stops it here, with a message naming the setting and value.</summary>
     public static async Task<IsolaServer> StartAsync(IsolaOptions options, LogLevel minimumLevel, CancellationToken cancellationToken)
     {
+        Settings.IsolaSettings.Validate(options);
         using var startupLogging = LoggerFactory.Create(logging => ConfigureLogging(logging, minimumLevel));
         var logger = startupLogging.CreateLogger<IsolaServer>();
 
@@ -78,18 +80,12 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             string connectionString;
             if (options.DatabaseUrl is { } url)
             {
-                try
-                {
-                    connectionString = DatabaseUrl.ToConnectionString(url);
-                }
-                catch (Exception ex) when (ex is FormatException or UriFormatException or ArgumentException)
-                {
-                    throw new StartupException(ex.Message, ex);
-                }
+                connectionString = DatabaseUrl.ToConnectionString(url); // Its form was checked with the other settings.
             }
             else
             {
-                postgres = await EmbeddedPostgres.StartAsync(options.DataDir, startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
+                postgres = await EmbeddedPostgres.StartAsync(options.DataDir, options.PostgresBinDir, options.PostgresUser,
+                    startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
                 connectionString = postgres.ConnectionString;
             }
 
@@ -292,10 +288,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<InvocationQueries>();
         services.AddSingleton(options.Workers);
         services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
-        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
+        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(() => WorkerLaunch.FindBootstrap(options.RuntimePath)), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
             // A worker's own socket, and the one node servers listen on in its tmp.
             Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache"),
-            WorkerSandbox.Detect(UnixUser.IsRoot, options.Workers.TmpLimitMb)));
+            WorkerSandbox.Detect(UnixUser.IsRoot, options.Workers.TmpLimitMb, options.Workers.MountNamespaces)));
         // Calls from functions to the host (ctx.db …) over each worker's host.sock, checked by capability.
         services.AddSingleton(options.HostCalls);
         services.AddSingleton<InvocationCapabilities>();

@@ -75,14 +75,14 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
     };
 
     /// <summary>
-    /// Finds <c>runtime/bootstrap.ts</c>: <c>ISOLA_RUNTIME</c>, else upward from the host's folder.
-    /// A node without it still serves the control plane; function calls answer 503 BOOT_ERROR.
+    /// Finds <c>runtime/bootstrap.ts</c>: the configured file (<c>ISOLA_RUNTIME</c>, checked at start), else
+    /// upward from the host's folder. A node without it still serves the control plane; function calls answer 503 BOOT_ERROR.
     /// </summary>
-    public static string FindBootstrap()
+    public static string FindBootstrap(string? configured)
     {
-        if (System.Environment.GetEnvironmentVariable("ISOLA_RUNTIME") is { Length: > 0 } configured)
+        if (configured is not null)
         {
-            return File.Exists(configured) ? Path.GetFullPath(configured) : throw new WorkerBootException($"ISOLA_RUNTIME={configured} does not exist");
+            return Path.GetFullPath(configured);
         }
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
