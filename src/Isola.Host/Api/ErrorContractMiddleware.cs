@@ -1,4 +1,5 @@
 using Isola.Host.Errors;
+using Isola.Host.Observability;
 
 namespace Isola.Host.Api;
 
@@ -63,6 +64,6 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure on {Method} {Path}")]
+    [LoggerMessage(EventId = LogEvents.UnhandledRequestFailure, Level = LogLevel.Error, Message = "Unhandled failure on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
 }

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Workers;
 
 namespace Isola.Host.Build;
@@ -237,9 +238,9 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     [GeneratedRegex(@"at file://(?<path>/[^\s]*?):(?<line>\d+):(?<col>\d+)")]
     private static partial Regex Location();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Built {Function}: {Bytes} bytes in {Milliseconds} ms")]
+    [LoggerMessage(EventId = LogEvents.FunctionBuilt, Level = LogLevel.Information, Message = "Built {Function}: {Bytes} bytes in {Milliseconds} ms")]
     private static partial void LogBuilt(ILogger logger, string function, int bytes, long milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove build scratch folder {Path}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.BuildCleanupFailed, Level = LogLevel.Warning, Message = "Could not remove build scratch folder {Path}: {Reason}")]
     private static partial void LogCleanupFailed(ILogger logger, string path, string reason);
 }

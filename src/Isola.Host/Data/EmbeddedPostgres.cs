@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Data;
@@ -392,33 +393,33 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         return ChildProcess.RunAsync(binary, args, PgCtlTimeout, workingDirectory: "/", environment, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason}; calls that need the database get 503 DATABASE_UNAVAILABLE until it is back")]
+    [LoggerMessage(EventId = LogEvents.PostgresDied, Level = LogLevel.Error, Message = "{Reason}; calls that need the database get 503 DATABASE_UNAVAILABLE until it is back")]
     private static partial void LogPostmasterDied(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL restart {Attempt} of {MaxAttempts} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.PostgresRestartFailed, Level = LogLevel.Warning, Message = "Embedded PostgreSQL restart {Attempt} of {MaxAttempts} failed: {Reason}")]
     private static partial void LogRestartFailed(ILogger logger, int attempt, int maxAttempts, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is back after {Attempt} restart attempt(s)")]
+    [LoggerMessage(EventId = LogEvents.PostgresRestarted, Level = LogLevel.Information, Message = "Embedded PostgreSQL is back after {Attempt} restart attempt(s)")]
     private static partial void LogRestarted(ILogger logger, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
+    [LoggerMessage(EventId = LogEvents.PostgresInitializing, Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
     private static partial void LogInitializing(ILogger logger, string pgData);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is up on the Unix socket in {SocketDir} (no TCP port)")]
+    [LoggerMessage(EventId = LogEvents.PostgresStarted, Level = LogLevel.Information, Message = "Embedded PostgreSQL is up on the Unix socket in {SocketDir} (no TCP port)")]
     private static partial void LogStarted(ILogger logger, string socketDir);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped")]
+    [LoggerMessage(EventId = LogEvents.PostgresStopped, Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped")]
     private static partial void LogStopped(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL did not stop cleanly: {Output}")]
+    [LoggerMessage(EventId = LogEvents.PostgresStopFailed, Level = LogLevel.Warning, Message = "Embedded PostgreSQL did not stop cleanly: {Output}")]
     private static partial void LogStopFailed(ILogger logger, string output);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping PostgreSQL (pid {Pid}) left running by an earlier host that did not shut down")]
+    [LoggerMessage(EventId = LogEvents.PostgresOrphanStopping, Level = LogLevel.Warning, Message = "Stopping PostgreSQL (pid {Pid}) left running by an earlier host that did not shut down")]
     private static partial void LogStoppingOrphan(ILogger logger, int pid);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removing stale PostgreSQL pid file {PidFile}")]
+    [LoggerMessage(EventId = LogEvents.PostgresStalePidFileRemoved, Level = LogLevel.Information, Message = "Removing stale PostgreSQL pid file {PidFile}")]
     private static partial void LogRemovingStalePid(ILogger logger, string pidFile);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so the PostgreSQL user (uid {Uid}) can reach the data dir")]
+    [LoggerMessage(EventId = LogEvents.PostgresDataDirMadeSearchable, Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so the PostgreSQL user (uid {Uid}) can reach the data dir")]
     private static partial void LogMadeSearchable(ILogger logger, string dir, uint uid);
 }

@@ -1,5 +1,6 @@
 using Isola.Host.Auth;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Functions;
@@ -89,9 +90,9 @@ internal sealed partial class FunctionChangeListener(NpgsqlDataSource dataSource
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
+    [LoggerMessage(EventId = LogEvents.ChangeListenerLost, Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
     private static partial void LogListenFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The function change listener is back; cached functions reload on their next call")]
+    [LoggerMessage(EventId = LogEvents.ChangeListenerRestored, Level = LogLevel.Information, Message = "The function change listener is back; cached functions reload on their next call")]
     private static partial void LogListenRestored(ILogger logger);
 }

@@ -4,6 +4,7 @@ using Isola.Host.Data.Bindings;
 using Isola.Host.Errors;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Secrets;
 
 namespace Isola.Host.Functions;
@@ -112,9 +113,9 @@ internal sealed partial class FunctionService(
     private Dictionary<string, string> Seal(IReadOnlyDictionary<string, string> env, Guid functionId) =>
         env.ToDictionary(pair => pair.Key, pair => secrets.Seal(pair.Value, EnvAssociatedData(functionId, pair.Key)));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deployed {App}/{Function} version {Version} ({Artifact})")]
+    [LoggerMessage(EventId = LogEvents.FunctionDeployed, Level = LogLevel.Information, Message = "Deployed {App}/{Function} version {Version} ({Artifact})")]
     private static partial void LogDeployed(ILogger logger, string app, string function, int version, string artifact);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rolled {App}/{Function} back to version {Version}")]
+    [LoggerMessage(EventId = LogEvents.FunctionRolledBack, Level = LogLevel.Information, Message = "Rolled {App}/{Function} back to version {Version}")]
     private static partial void LogRolledBack(ILogger logger, string app, string function, int version);
 }

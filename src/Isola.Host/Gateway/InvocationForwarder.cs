@@ -6,6 +6,7 @@ using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Invocations;
+using Isola.Host.Observability;
 using Isola.Host.Workers;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -247,6 +248,6 @@ internal sealed partial class InvocationForwarder(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.StreamAborted, Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
     private static partial void LogAbortedStream(ILogger logger, string function, string reason);
 }

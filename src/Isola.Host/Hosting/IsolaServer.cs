@@ -120,6 +120,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
             var app = BuildApp(options, minimumLevel, dataSource, box, denoPath, names, signer);
             await app.StartAsync(cancellationToken);
+            app.Services.GetRequiredService<IsolaMetrics>(); // its instruments exist from the start, not from a first use
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
             LogListening(logger, address);
@@ -286,6 +287,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddHostedService(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddSingleton<InvocationQueries>();
+        services.AddMetrics();
+        services.AddSingleton<IsolaMetrics>();
         services.AddSingleton(options.Workers);
         services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
         services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(() => WorkerLaunch.FindBootstrap(options.RuntimePath)), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
@@ -330,15 +333,15 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         });
     }
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Stopping the node: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.NodeStopping, Level = LogLevel.Critical, Message = "Stopping the node: {Reason}")]
     private static partial void LogDatabaseLost(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown: could not {Step}; going on with the rest")]
+    [LoggerMessage(EventId = LogEvents.ShutdownStepFailed, Level = LogLevel.Error, Message = "Shutdown: could not {Step}; going on with the rest")]
     private static partial void LogShutdownStepFailed(ILogger logger, string step, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
+    [LoggerMessage(EventId = LogEvents.Listening, Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
     private static partial void LogListening(ILogger logger, string address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sandbox}")]
+    [LoggerMessage(EventId = LogEvents.WorkerSandbox, Level = LogLevel.Information, Message = "{Sandbox}")]
     private static partial void LogSandbox(ILogger logger, string sandbox);
 }

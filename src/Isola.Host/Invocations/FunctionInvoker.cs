@@ -261,7 +261,7 @@ internal sealed partial class FunctionInvoker(
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ForwardFailed, Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
     private static partial void LogForwardFailed(ILogger logger, string function, string reason);
 }
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Isola.Host.Data;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
 
@@ -401,9 +402,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker {Worker} is ready {Milliseconds:0} ms after its process started")]
+    [LoggerMessage(EventId = LogEvents.WorkerReady, Level = LogLevel.Debug, Message = "Worker {Worker} is ready {Milliseconds:0} ms after its process started")]
     private static partial void LogReady(ILogger logger, string worker, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} died: {Detail}{Stderr}")]
+    [LoggerMessage(EventId = LogEvents.WorkerDied, Level = LogLevel.Warning, Message = "Worker {Worker} died: {Detail}{Stderr}")]
     private static partial void LogWorkerDied(ILogger logger, string worker, string detail, string stderr);
 }

@@ -3,6 +3,7 @@ using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Secrets;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
@@ -474,30 +475,30 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         TopUpGeneric();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so workers (running unprivileged) can reach their files")]
+    [LoggerMessage(EventId = LogEvents.WorkerFolderMadeSearchable, Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so workers (running unprivileged) can reach their files")]
     private static partial void LogMadeSearchable(ILogger logger, string dir);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function}")]
+    [LoggerMessage(EventId = LogEvents.WorkerStoppingIdle, Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function}")]
     private static partial void LogStoppingIdle(ILogger logger, string worker, string function);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
+    [LoggerMessage(EventId = LogEvents.WorkerKillingUnresponsive, Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
     private static partial void LogKillingUnresponsive(ILogger logger, string worker, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
+    [LoggerMessage(EventId = LogEvents.MemoryLimitsInForce, Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
     private static partial void LogMemoryLimits(ILogger logger, string enforcement);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} of {Function} missed its health probe ({InFlight} invocations in flight): no new requests go to it")]
+    [LoggerMessage(EventId = LogEvents.WorkerBlocked, Level = LogLevel.Warning, Message = "Worker {Worker} of {Function} missed its health probe ({InFlight} invocations in flight): no new requests go to it")]
     private static partial void LogWorkerBlocked(ILogger logger, string worker, string function, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the current version of {Function} after a change ({Reason}); its old versions keep serving")]
+    [LoggerMessage(EventId = LogEvents.VersionChangeNotApplied, Level = LogLevel.Warning, Message = "Could not read the current version of {Function} after a change ({Reason}); its old versions keep serving")]
     private static partial void LogChangeNotApplied(ILogger logger, string function, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.WorkerPrestartFailed, Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
     private static partial void LogPrestartFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping worker {Worker} failed")]
+    [LoggerMessage(EventId = LogEvents.WorkerStopFailed, Level = LogLevel.Warning, Message = "Stopping worker {Worker} failed")]
     private static partial void LogStopFailed(ILogger logger, string worker, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} did not stop in time")]
+    [LoggerMessage(EventId = LogEvents.WorkerStopTimedOut, Level = LogLevel.Warning, Message = "Worker {Worker} did not stop in time")]
     private static partial void LogStopTimedOut(ILogger logger, string worker);
 }

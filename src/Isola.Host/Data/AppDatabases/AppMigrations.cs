@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Data.AppDatabases;
@@ -143,6 +144,6 @@ internal sealed partial class AppMigrations(AppDatabases databases, ILogger<AppM
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "App {App}: applied migration {Name}")]
+    [LoggerMessage(EventId = LogEvents.AppMigrationApplied, Level = LogLevel.Information, Message = "App {App}: applied migration {Name}")]
     private static partial void LogApplied(ILogger logger, string app, string name);
 }

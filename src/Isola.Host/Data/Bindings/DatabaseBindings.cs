@@ -1,6 +1,7 @@
 using Isola.Host.Data.AppDatabases;
 using Isola.Host.Errors;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 using Npgsql;
 using static Isola.Host.Data.AppDatabases.AppDatabaseNames;
 
@@ -202,6 +203,6 @@ internal sealed partial class DatabaseBindings(NpgsqlDataSource platform, AppDat
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database binding of {App}/{Function}: {Count} permission(s) granted")]
+    [LoggerMessage(EventId = LogEvents.DatabaseBindingGranted, Level = LogLevel.Information, Message = "Database binding of {App}/{Function}: {Count} permission(s) granted")]
     private static partial void LogGranted(ILogger logger, string app, Guid function, int count);
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Errors;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Workers;
 
 namespace Isola.Host.Workers.Calls;
@@ -276,9 +277,9 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} sent a call frame over {Limit} bytes; its call channel was closed")]
+    [LoggerMessage(EventId = LogEvents.HostCallFrameTooLarge, Level = LogLevel.Warning, Message = "Worker {Worker} sent a call frame over {Limit} bytes; its call channel was closed")]
     private static partial void LogFrameTooLarge(ILogger logger, string worker, int limit);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A host call from worker {Worker} failed")]
+    [LoggerMessage(EventId = LogEvents.HostCallFailed, Level = LogLevel.Error, Message = "A host call from worker {Worker} failed")]
     private static partial void LogHandlerFailed(ILogger logger, string worker, Exception exception);
 }
