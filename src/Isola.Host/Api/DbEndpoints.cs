@@ -9,7 +9,7 @@ using Isola.Host.Errors;
 namespace Isola.Host.Api;
 
 /// <summary>
-/// An app's database from the control plane (SPEC D6): <c>POST/GET /v1/{app}/db/migrations</c> and
+/// An app's database from the control plane (feature D6): <c>POST/GET /v1/{app}/db/migrations</c> and
 /// <c>POST /v1/{app}/db/query</c> (one statement as <c>service_role</c>, for operators).
 /// </summary>
 internal static partial class DbEndpoints

@@ -2,7 +2,7 @@ using Isola.Host.Tests.Infrastructure;
 
 namespace Isola.Host.Tests.Hosting;
 
-/// <summary><c>isola serve</c> says at start how workers' real memory is bounded (issue 7.1), and refuses a mode it does not know.</summary>
+/// <summary><c>isola serve</c> says at start how workers' real memory is bounded (feature S1), and refuses a mode it does not know.</summary>
 public sealed class MemoryLimitStartupTests
 {
     [Theory]

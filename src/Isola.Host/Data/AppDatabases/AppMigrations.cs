@@ -6,7 +6,7 @@ using Npgsql;
 namespace Isola.Host.Data.AppDatabases;
 
 /// <summary>
-/// Schema management of an app database (SPEC D6): a named migration runs once, as the app's owner,
+/// Schema management of an app database (feature D6): a named migration runs once, as the app's owner,
 /// in one transaction with its record (name, SHA-256 checksum, time), under a lock that serialises
 /// the app's migrations across nodes.
 /// </summary>
