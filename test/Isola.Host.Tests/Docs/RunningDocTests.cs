@@ -12,15 +12,8 @@ namespace Isola.Host.Tests.Docs;
 public sealed partial class RunningDocTests
 {
     [Fact]
-    public async Task The_settings_table_is_the_one_generated_from_the_settings_list()
-    {
-        var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, "docs", "running.md"));
-        var table = SettingsSection().Match(markdown);
-        Assert.True(table.Success, "docs/running.md has no <!-- settings:start --> … <!-- settings:end --> section");
-        var expected = IsolaSettings.MarkdownTable();
-        Assert.True(table.Groups[1].Value.Trim() == expected.Trim(),
-            $"docs/running.md's settings table is out of date; put this between its settings markers:\n\n{expected}");
-    }
+    public Task The_settings_table_is_the_one_generated_from_the_settings_list() =>
+        GeneratedSection.AssertIsAsync("docs/running.md", "settings", IsolaSettings.MarkdownTable());
 
     [Fact]
     public async Task Every_ISOLA_variable_the_docs_name_is_a_setting()
@@ -50,9 +43,6 @@ public sealed partial class RunningDocTests
             .ToList();
         Assert.True(readers.Count == 0, "read settings through IsolaSettings, not here:\n" + string.Join('\n', readers));
     }
-
-    [GeneratedRegex(@"<!-- settings:start -->(.*?)<!-- settings:end -->", RegexOptions.Singleline)]
-    private static partial Regex SettingsSection();
 
     // BENCH_ISOLA_* belong to bench/run.
     [GeneratedRegex(@"(?<![A-Z_])ISOLA_[A-Z_]*[A-Z]")]

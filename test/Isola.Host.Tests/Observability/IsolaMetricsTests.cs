@@ -1,9 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.RegularExpressions;
 using Isola.Host.Functions;
 using Isola.Host.Observability;
+using Isola.Host.Tests.Docs;
 using Isola.Host.Tests.Infrastructure;
 using Isola.Host.Tests.Workers;
 using Isola.Host.Workers;
@@ -16,7 +16,7 @@ namespace Isola.Host.Tests.Observability;
 /// The node's counters are on the "Isola" meter, read by a <see cref="MeterListener"/> as dotnet-counters
 /// or an exporter would read them; docs/running.md lists every instrument.
 /// </summary>
-public sealed partial class IsolaMetricsTests
+public sealed class IsolaMetricsTests
 {
     [Fact]
     public async Task A_node_counts_its_worker_starts_loads_slot_requests_and_lookups_on_the_Isola_meter()
@@ -84,11 +84,7 @@ public sealed partial class IsolaMetricsTests
             expected.Append(System.Globalization.CultureInfo.InvariantCulture, $"| `{instrument.Name}` | `{instrument.Unit}` | {instrument.Description} |\n");
         }
 
-        var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, "docs", "running.md"));
-        var table = MetricsSection().Match(markdown);
-        Assert.True(table.Success, "docs/running.md has no <!-- metrics:start --> … <!-- metrics:end --> section");
-        Assert.True(table.Groups[1].Value.Trim() == expected.ToString().Trim(),
-            $"docs/running.md's metrics table is out of date; put this between its metrics markers:\n\n{expected}");
+        await GeneratedSection.AssertIsAsync("docs/running.md", "metrics", expected.ToString());
     }
 
     /// <summary>The current value of every instrument of <paramref name="meter"/>, as a collection by a listener.</summary>
@@ -127,7 +123,4 @@ public sealed partial class IsolaMetricsTests
             listener.EnableMeasurementEvents(instrument);
         }
     }
-
-    [GeneratedRegex(@"<!-- metrics:start -->(.*?)<!-- metrics:end -->", RegexOptions.Singleline)]
-    private static partial Regex MetricsSection();
 }

@@ -1,8 +1,7 @@
 using System.Reflection;
 using System.Text;
-using System.Text.RegularExpressions;
 using Isola.Host.Observability;
-using Isola.Host.Tests.Infrastructure;
+using Isola.Host.Tests.Docs;
 
 namespace Isola.Host.Tests.Observability;
 
@@ -10,7 +9,7 @@ namespace Isola.Host.Tests.Observability;
 /// Every log message of the host has its own stable event id from <see cref="LogEvents"/>, and
 /// docs/running.md lists them, so operators can filter and alert on an id.
 /// </summary>
-public sealed partial class LogEventTests
+public sealed class LogEventTests
 {
     private static readonly IReadOnlyList<(string Name, int Id)> Events = [.. typeof(LogEvents)
         .GetFields(BindingFlags.Public | BindingFlags.Static)
@@ -49,9 +48,6 @@ public sealed partial class LogEventTests
     [Fact]
     public async Task The_log_event_table_of_the_docs_is_generated_from_LogEvents()
     {
-        var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, "docs", "running.md"));
-        var table = EventsSection().Match(markdown);
-        Assert.True(table.Success, "docs/running.md has no <!-- log-events:start --> … <!-- log-events:end --> section");
         var expected = new StringBuilder("| id | event | level |\n|---|---|---|\n");
         foreach (var (name, id) in Events.OrderBy(e => e.Id))
         {
@@ -59,10 +55,6 @@ public sealed partial class LogEventTests
             expected.Append(System.Globalization.CultureInfo.InvariantCulture, $"| {id} | {name} | {level} |\n");
         }
 
-        Assert.True(table.Groups[1].Value.Trim() == expected.ToString().Trim(),
-            $"docs/running.md's log event table is out of date; put this between its log-events markers:\n\n{expected}");
+        await GeneratedSection.AssertIsAsync("docs/running.md", "log-events", expected.ToString());
     }
-
-    [GeneratedRegex(@"<!-- log-events:start -->(.*?)<!-- log-events:end -->", RegexOptions.Singleline)]
-    private static partial Regex EventsSection();
 }

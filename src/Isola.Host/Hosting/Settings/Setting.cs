@@ -2,41 +2,28 @@ namespace Isola.Host.Hosting.Settings;
 
 /// <summary>
 /// One operator setting: the <c>ISOLA_*</c> variable (and flag) that sets one value of <see cref="IsolaOptions"/>,
-/// the rule that value must meet, and the default and meaning docs/running.md shows for it.
+/// the rule that value must meet, and the default and meaning docs/running.md shows for it. Made by
+/// <see cref="Of"/>, whose two closures know where the value lives and how it is read and judged.
 /// </summary>
-internal sealed class Setting
+internal sealed class Setting(string variable, string? flag, string meaning, bool secret, string defaultText,
+    Func<IsolaOptions, string, (IsolaOptions? Options, string? Problem)> apply, Func<IsolaOptions, (string? Shown, string? Problem)> check)
 {
-    private readonly Func<IsolaOptions, string, (IsolaOptions? Options, string? Problem)> _apply;
-    private readonly Func<IsolaOptions, (string? Shown, string? Problem)> _check;
-
-    private Setting(string variable, string? flag, string meaning, bool secret, string defaultText,
-        Func<IsolaOptions, string, (IsolaOptions?, string?)> apply, Func<IsolaOptions, (string?, string?)> check)
-    {
-        Variable = variable;
-        Flag = flag;
-        Meaning = meaning;
-        Secret = secret;
-        DefaultText = defaultText;
-        _apply = apply;
-        _check = check;
-    }
-
-    public string Variable { get; }
+    public string Variable { get; } = variable;
 
     /// <summary>The command-line form, e.g. <c>--port N</c>; null when only the variable sets it.</summary>
-    public string? Flag { get; }
+    public string? Flag { get; } = flag;
 
     /// <summary>The flag's name without its placeholder (<c>--port</c>).</summary>
     public string? FlagName => Flag?.Split(' ')[0];
 
     /// <summary>Markdown for docs/running.md: what it does, and for a limit which event starts and ends it.</summary>
-    public string Meaning { get; }
+    public string Meaning { get; } = meaning;
 
     /// <summary>A credential: messages name the setting but never repeat its value.</summary>
-    public bool Secret { get; }
+    public bool Secret { get; } = secret;
 
     /// <summary>Markdown for the default column.</summary>
-    public string DefaultText { get; }
+    public string DefaultText { get; } = defaultText;
 
     /// <summary>A setting whose value lives at <paramref name="get"/>/<paramref name="set"/> in the options.</summary>
     /// <param name="defaultText">The default as docs show it; null writes the default options' value in the variable's syntax.</param>
@@ -73,7 +60,7 @@ internal sealed class Setting
     /// </summary>
     public string? TryApply(ref IsolaOptions options, string text, string source)
     {
-        var (applied, problem) = _apply(options, text);
+        var (applied, problem) = apply(options, text);
         if (problem is not null)
         {
             return Describe(source, text, problem);
@@ -86,7 +73,7 @@ internal sealed class Setting
     /// <summary>The message for the operator when the value in <paramref name="options"/> breaks the rule; null when it holds.</summary>
     public string? Check(IsolaOptions options)
     {
-        var (shown, problem) = _check(options);
+        var (shown, problem) = check(options);
         return problem is null ? null : Describe(Variable, shown ?? "", problem);
     }
 
