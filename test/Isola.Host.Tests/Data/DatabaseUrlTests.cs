@@ -26,6 +26,16 @@ public sealed class DatabaseUrlTests
     }
 
     [Fact]
+    public void The_url_an_embedded_node_writes_names_its_socket_folder_port_user_and_database()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString("postgresql:///isola?host=%2Ftmp%2Fisola%20pg&port=5432&user=isola"));
+        Assert.Equal("/tmp/isola pg", builder.Host);
+        Assert.Equal(5432, builder.Port);
+        Assert.Equal("isola", builder.Username);
+        Assert.Equal("isola", builder.Database);
+    }
+
+    [Fact]
     public void A_connection_string_passes_through_and_garbage_is_a_clear_error()
     {
         Assert.Contains("Host=h", DatabaseUrl.ToConnectionString("Host=h;Database=d"));

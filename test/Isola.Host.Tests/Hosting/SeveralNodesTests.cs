@@ -1,6 +1,10 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Isola.Host.Data;
 using Isola.Host.Tests.Infrastructure;
 using Npgsql;
@@ -11,7 +15,7 @@ namespace Isola.Host.Tests.Hosting;
 /// Several nodes, one database (docs/running.md): a node on the embedded cluster writes <c>database.url</c>,
 /// and a second node started with it and the first node's master key serves the same apps, functions and keys.
 /// </summary>
-public sealed class SeveralNodesTests
+public sealed partial class SeveralNodesTests
 {
     [Fact]
     public async Task A_second_node_started_with_database_url_serves_what_the_first_has()
@@ -62,6 +66,50 @@ public sealed class SeveralNodesTests
         await connection.OpenAsync();
         await using var count = new NpgsqlCommand("select count(*) from isola.functions where app_id = 'shop'", connection);
         Assert.Equal(1L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task The_running_md_example_starts_a_second_node_on_the_first_node_s_database()
+    {
+        var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, "docs/running.md"));
+        var example = SeveralNodesExample().Match(markdown);
+        Assert.True(example.Success, "docs/running.md has no several-nodes example");
+        // As written, but with the built host instead of ./isola (which would build it) and free ports.
+        var script = example.Groups[1].Value
+            .Replace("./isola serve", $"dotnet '{TestEnvironment.HostDll}' serve", StringComparison.Ordinal)
+            .Replace("8787", FreePort().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("8788", FreePort().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        using var scratch = TestEnvironment.Scratch("nodesdoc");
+        var info = new ProcessStartInfo("bash", ["-c", "set -euo pipefail\n# Stop the nodes the example started, whatever happened.\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n" + script])
+        {
+            WorkingDirectory = scratch.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["ISOLA_DENO"] = TestEnvironment.DenoPath;
+        info.Environment["ISOLA_DENO_DIR"] = TestEnvironment.SharedDenoCache;
+        info.Environment.Remove("ISOLA_DATABASE_URL");
+        using var bash = Process.Start(info)!;
+        var stdout = bash.StandardOutput.ReadToEndAsync();
+        var stderr = bash.StandardError.ReadToEndAsync();
+        await bash.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
+        var output = await stdout + await stderr;
+
+        Assert.True(bash.ExitCode == 0, $"the example failed (exit {bash.ExitCode}):\n{output}");
+        Assert.Contains("\"id\":\"default\"", output);
+        // The second node used the first one's cluster: it never made one of its own.
+        Assert.True(Directory.Exists(Path.Combine(scratch.Path, "node1", "pg")));
+        Assert.False(Directory.Exists(Path.Combine(scratch.Path, "node2", "pg")));
+    }
+
+    [GeneratedRegex(@"<!-- several-nodes:start -->\s*```bash\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex SeveralNodesExample();
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static async Task<bool> Delay()
