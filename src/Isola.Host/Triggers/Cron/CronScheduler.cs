@@ -41,9 +41,6 @@ internal sealed partial class CronScheduler(
     // The database clock minus this node's, measured at every claim and load.
     private TimeSpan _clockOffset;
 
-    /// <summary>Cron triggers this node is watching (for tests and diagnostics).</summary>
-    internal int Watching => Volatile.Read(ref _entries).Count;
-
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         changes.Changed += OnFunctionChanged;
@@ -214,7 +211,7 @@ internal sealed partial class CronScheduler(
             entries[function.Key] = new CronEntry(function.Key, schedule!, function.AppId, function.Name, from);
         }
 
-        Volatile.Write(ref _entries, entries);
+        _entries = entries;
         _nextReload = time.GetUtcNow() + options.ResyncInterval;
         LogLoaded(logger, entries.Count);
     }
