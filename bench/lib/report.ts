@@ -159,7 +159,12 @@ interface DeployFile {
   warm: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string };
   samples: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string }[];
 }
+interface CronDelayFile {
+  delaysMs: number[];
+  error?: string;
+}
 const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
+const cronDelay = await readJson<CronDelayFile>(`${workDir}/cron-delay.json`);
 const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
 
 // ---- budgets ----------------------------------------------------------------------------------
@@ -284,6 +289,28 @@ for (const [target, floor] of [["csharp-hop", 0.90], ["deno", 0.42], ["workerd",
     budget: "<=300ms",
     verdict: value === null ? "SKIP" : value <= 300 ? "PASS" : "FAIL",
     note: problem ?? `n=${times.length}${readyNote}`,
+  });
+}
+
+// P7 (cron): how late a cron run's code starts after its tick, by the worker's clock; every run counts.
+{
+  const delays = cronDelay?.delaysMs ?? [];
+  const problem = isolaStatus !== "ok"
+    ? isolaError
+    : cronDelay === null
+    ? "the cron probe did not run"
+    : cronDelay.error ?? (delays.length === 0 ? "no cron run was measured" : null);
+  const worst = problem === null ? Math.max(...delays) : null;
+  budgets.push({
+    id: "P7",
+    what: "cron: a run's code starts after its tick, slowest run",
+    unit: "ms",
+    isola: worst,
+    baseline: null,
+    compared: null,
+    budget: "<=1000ms",
+    verdict: worst === null ? "SKIP" : worst <= 1000 ? "PASS" : "FAIL",
+    note: problem ?? `n=${delays.length} runs of "* * * * * *", p50 ${percentile(delays, 50)!.toFixed(0)} ms, the first includes its worker's start`,
   });
 }
 
@@ -428,6 +455,7 @@ const report = {
     p50Ms: median(deployNpm.samples.filter((s) => !s.error && s.deployMs !== null).map((s) => s.deployMs!)),
     readyP50Ms: median(deployNpm.samples.filter((s) => typeof s.readyMs === "number").map((s) => s.readyMs!)),
   },
+  cronDelay,
   budgets,
   jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
   lines: [...lines, jwtLine],

@@ -75,4 +75,17 @@ internal static class LogEvents
 
     // Api: the control plane.
     public const int UnhandledRequestFailure = 8001;
+
+    // Triggers: cron.
+    public const int CronWatching = 9001;
+    public const int CronTicksDeleted = 9002;
+    public const int CronTickClaimedElsewhere = 9003;
+    public const int CronRunStarting = 9004;
+    public const int CronTickSkipped = 9005;
+    public const int CronRunFailed = 9006;
+    public const int CronRunNotRecorded = 9007;
+    public const int CronTickNotClaimed = 9008;
+    public const int CronScheduleUnparsable = 9009;
+    public const int CronLoopFailing = 9010;
+    public const int CronLoopRestored = 9011;
 }

@@ -18,6 +18,7 @@ public sealed partial class DocExampleTests
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"" })]
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
+    [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
