@@ -75,4 +75,14 @@ internal static class LogEvents
 
     // Api: the control plane.
     public const int UnhandledRequestFailure = 8001;
+
+    // Triggers: realtime WebSockets and their frames between nodes.
+    public const int RealtimeClientTooSlow = 9401;
+    public const int RealtimeMessageTooBig = 9402;
+    public const int RealtimeRunFailed = 9403;
+    public const int RealtimeListenerLost = 9411;
+    public const int RealtimeListenerRestored = 9412;
+    public const int RealtimeInboxFull = 9413;
+    public const int RealtimeDeliveryFailed = 9414;
+    public const int RealtimeStoredFrameGone = 9415;
 }
