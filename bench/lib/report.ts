@@ -163,9 +163,22 @@ interface CronDelayFile {
   delaysMs: number[];
   error?: string;
 }
+/** realtime.json, written by realtime-probe.ts. */
+interface RealtimeFile {
+  clients: number;
+  seconds: number;
+  ratePerClient: number;
+  messages: number;
+  messagesPerSecond: number | null;
+  errors: Record<string, number>;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  error?: string;
+}
 const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
 const cronDelay = await readJson<CronDelayFile>(`${workDir}/cron-delay.json`);
 const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
+const realtime = await readJson<RealtimeFile>(`${workDir}/realtime.json`);
 
 // ---- budgets ----------------------------------------------------------------------------------
 
@@ -388,6 +401,15 @@ const jwtLine = jwtP50 !== null && plainP50 !== null && loadProblem("isola-jwt",
   ? `P2-JWT isola-jwt p50=${fmt(jwtP50, "ms")} isola p50=${fmt(plainP50, "ms")} added=${(jwtP50 - plainP50 >= 0 ? "+" : "") + (jwtP50 - plainP50).toFixed(3)}ms (JWT verification at the gateway, c=1; no budget)`
   : "P2-JWT not measured";
 
+// Not a budget: realtime message → reply at many connected clients (T4), from realtime-probe.ts.
+const realtimeLine = realtime === null
+  ? "RT not measured"
+  : realtime.error || realtime.p50Ms === null
+  ? `RT not measured (${realtime.error ?? "no reply was timed"})`
+  : `RT realtime round trip p50=${fmt(realtime.p50Ms, "ms")} p99=${fmt(realtime.p99Ms, "ms")} (${realtime.clients} clients connected, ` +
+    `each sending ${realtime.ratePerClient}/s: ${realtime.messagesPerSecond!.toFixed(0)} msg/s for ${realtime.seconds}s; ` +
+    `errors ${JSON.stringify(realtime.errors)}; no budget)`;
+
 const lines = budgets.map((b) => {
   const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
   if (b.unit === "req/s") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
@@ -458,13 +480,14 @@ const report = {
   cronDelay,
   budgets,
   jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
-  lines: [...lines, jwtLine],
+  realtime,
+  lines: [...lines, jwtLine, realtimeLine],
   markdown: table,
   wrkRuns: runs,
 };
 await Deno.writeTextFile(outFile, JSON.stringify(report, null, 2) + "\n");
 
-console.log([...lines, jwtLine].join("\n"));
+console.log([...lines, jwtLine, realtimeLine].join("\n"));
 console.log("");
 console.log(table);
 

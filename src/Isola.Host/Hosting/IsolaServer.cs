@@ -15,6 +15,7 @@ using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Sandbox;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 namespace Isola.Host.Hosting;
@@ -316,6 +317,16 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Triggers.Cron.CronScheduler>();
         services.AddHostedService(provider => provider.GetRequiredService<Triggers.Cron.CronScheduler>());
 
+        // Realtime: client WebSockets held by the host, frames to other nodes by NOTIFY, ctx.realtime.
+        services.TryAddSingleton<NodeIdentity>();
+        services.AddSingleton(options.Realtime);
+        services.AddSingleton<Realtime.RealtimeHub>();
+        services.AddSingleton<Realtime.RealtimeRoutes>();
+        services.AddSingleton<Realtime.RealtimeDispatcher>();
+        services.AddSingleton<Realtime.RealtimeBus>();
+        services.AddHostedService(provider => provider.GetRequiredService<Realtime.RealtimeBus>());
+        services.AddSingleton<IHostCallHandler, Realtime.RealtimeCallHandler>();
+
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();
         services.AddSingleton<JwksCache>();
@@ -332,6 +343,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
         app.MapGatewayEndpoints();
+        Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);
         return app;
     }
 

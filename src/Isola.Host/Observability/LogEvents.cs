@@ -88,4 +88,14 @@ internal static class LogEvents
     public const int CronScheduleUnparsable = 9009;
     public const int CronLoopFailing = 9010;
     public const int CronLoopRestored = 9011;
+
+    // Triggers: realtime WebSockets and their frames between nodes.
+    public const int RealtimeClientTooSlow = 9401;
+    public const int RealtimeMessageTooBig = 9402;
+    public const int RealtimeRunFailed = 9403;
+    public const int RealtimeListenerLost = 9411;
+    public const int RealtimeListenerRestored = 9412;
+    public const int RealtimeInboxFull = 9413;
+    public const int RealtimeDeliveryFailed = 9414;
+    public const int RealtimeStoredFrameGone = 9415;
 }
