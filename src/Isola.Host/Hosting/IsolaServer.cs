@@ -277,13 +277,19 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<SqlExecutor>();
         services.AddSingleton<Data.Bindings.DatabaseBindings>();
         services.AddSingleton<Data.FunctionDb.DbTransactions>();
+        services.AddSingleton<Data.FunctionDb.ReadSets>();
+        services.AddSingleton<Data.Entities.EntityCatalog>();
+        services.AddSingleton<Data.Entities.EntityOperations>();
         services.AddSingleton<IHostCallHandler, Data.FunctionDb.DbCallHandler>();
         services.AddSingleton<AppMigrations>();
         services.AddSingleton<AppStore>();
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<TypedDefinitionReader>();
         services.AddSingleton<PublicBaseUrl>();
-        services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
+        services.AddSingleton(provider => new FunctionBuilder(options, denoPath,
+            new Lazy<string>(() => Path.Combine(Path.GetDirectoryName(WorkerLaunch.FindBootstrap(options.RuntimePath))!, "functions")),
+            provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.
         services.AddSingleton<DeployedFunctionCache>();
@@ -308,6 +314,11 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<Invocations.FunctionInvoker>();
         services.AddSingleton<InvocationForwarder>();
+        // Typed functions (query, mutation, action): called by name, as their caller, with checked arguments.
+        services.AddSingleton<AppPolicies>();
+        services.AddSingleton<TypedFunctions.TypedCaller>();
+        services.AddSingleton(provider => new Lazy<TypedFunctions.TypedCaller>(provider.GetRequiredService<TypedFunctions.TypedCaller>));
+        services.AddSingleton<IHostCallHandler, TypedFunctions.FunctionCallHandler>();
         services.AddSingleton<NodeIdentity>();
 
         // Cron triggers: each node sleeps until the next tick and claims it; one node runs each tick.
@@ -343,6 +354,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
         app.MapGatewayEndpoints();
+        app.MapTypedCallEndpoints();
         Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);
         return app;
     }

@@ -54,7 +54,7 @@ internal sealed partial class FunctionInvoker(
         {
             lease = await AcquireAsync(function, linked.Token);
             function = lease.Function;
-            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false);
+            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.Typed);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
@@ -67,7 +67,8 @@ internal sealed partial class FunctionInvoker(
             using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
             if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
             {
-                outcome.Status = outcome.ErrorCode == ErrorCodes.BootError ? 503 : 500;
+                // A refusal the runtime answered itself (a typed function's INVALID_ARGS, POLICY_DENIED) keeps its 4xx.
+                outcome.Status = (int)response.StatusCode >= 400 ? (int)response.StatusCode : 500;
             }
             else
             {
@@ -79,7 +80,7 @@ internal sealed partial class FunctionInvoker(
                 }
 
                 contentType = response.Content.Headers.ContentType?.ToString();
-                responseBody = await ReadCappedAsync(response, linked.Token);
+                responseBody = await ReadCappedAsync(response, invocation.MaxBodyBytes, linked.Token);
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -94,7 +95,10 @@ internal sealed partial class FunctionInvoker(
             Complete(invocationId, function, lease, started, stopwatch, invocation.Trigger, method: null, path: null, outcome, invocation.Caller);
         }
 
-        return new InvocationOutcome(invocationId, outcome.Status ?? 500, outcome.ErrorCode, outcome.ErrorMessage, contentType, responseBody);
+        return new InvocationOutcome(invocationId, outcome.Status ?? 500, outcome.ErrorCode, outcome.ErrorMessage, contentType, responseBody)
+        {
+            ErrorField = outcome.ErrorField,
+        };
     }
 
     /// <summary>A new invocation id: time-ordered, 32 hex characters.</summary>
@@ -127,11 +131,15 @@ internal sealed partial class FunctionInvoker(
     /// What this invocation may ask of the host (ctx.db …); the runtime releases it when done. A long-lived one
     /// (a WebSocket relayed to the function) lasts until its owner releases it.
     /// </summary>
-    public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived) =>
+    public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived,
+        TypedGrant? typed = null) =>
         capabilities.Issue(new CapabilityGrant(invocationId, worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
         {
             ExpiresAt = longLived ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
             BoundServices = function.BoundServices,
+            Typed = typed is not null,
+            DbAsService = typed?.DbAsService == true,
+            CallDepth = typed?.CallDepth ?? 0,
         });
 
     public void ReleaseCapability(string capability, WorkerProcess worker) => capabilities.Release(capability, worker.Id);
@@ -173,6 +181,7 @@ internal sealed partial class FunctionInvoker(
                 nested.ValueKind == JsonValueKind.Object ? nested : default;
             outcome.ErrorMessage = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) ? message.GetString() : body;
             outcome.ErrorStack = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
+            outcome.ErrorField = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("field", out var field) ? field.GetString() : null;
         }
         catch (JsonException)
         {
@@ -240,7 +249,7 @@ internal sealed partial class FunctionInvoker(
     /// <summary>Starts collecting the console output of an invocation about to be forwarded.</summary>
     public void Begin(string invocationId) => recorder.Begin(invocationId);
 
-    private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var buffer = new MemoryStream();
@@ -248,9 +257,9 @@ internal sealed partial class FunctionInvoker(
         int read;
         while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > InvocationOutcome.MaxBodyBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                throw new InvalidDataException($"the function's response is over {InvocationOutcome.MaxBodyBytes} bytes, the most a trigger keeps");
+                throw new InvalidDataException($"the function's response is over {maxBytes} bytes, the most a trigger keeps");
             }
 
             buffer.Write(chunk, 0, read);
@@ -275,4 +284,6 @@ internal sealed class InvocationProgress
     public string? ErrorMessage { get; set; }
 
     public string? ErrorStack { get; set; }
+
+    public string? ErrorField { get; set; }
 }

@@ -13,4 +13,13 @@ internal sealed record CapabilityGrant(string InvocationId, string WorkerId, str
 
     /// <summary>Services the function's version declares bindings for (e.g. <c>databases</c>).</summary>
     public IReadOnlyList<string> BoundServices { get; init; } = [];
+
+    /// <summary>A typed function's invocation: <c>ctx.db.unsafe</c> (service_role) is open to it.</summary>
+    public bool Typed { get; init; }
+
+    /// <summary>A typed function of an app with strict policies off: its plain <c>ctx.db</c> runs as service_role too (R4).</summary>
+    public bool DbAsService { get; init; }
+
+    /// <summary>How many typed calls (ctx.runQuery, ctx.runMutation) led to this invocation; bounded so a loop of them ends.</summary>
+    public int CallDepth { get; init; }
 }
