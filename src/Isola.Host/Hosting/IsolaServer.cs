@@ -337,6 +337,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Realtime.RealtimeBus>();
         services.AddHostedService(provider => provider.GetRequiredService<Realtime.RealtimeBus>());
         services.AddSingleton<IHostCallHandler, Realtime.RealtimeCallHandler>();
+        // Live queries: typed queries re-run when a commit changes a table they read (NOTIFY from the app database).
+        services.AddSingleton<Realtime.LiveQueries.AppChangeListener>();
+        services.AddSingleton<Realtime.LiveQueries.ChangeTriggers>();
+        services.AddSingleton<Realtime.LiveQueries.LiveQueryRegistry>();
 
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();

@@ -16,7 +16,7 @@ public sealed class TypedFixture : IAsyncLifetime
     public static readonly string[] Functions =
     [
         "createMessage", "listIssues", "everyValidator", "addNote", "rejectTitle", "writeInQuery", "sqlWriteInQuery", "postAs", "readNote", "bump",
-        "assign", "triage",
+        "assign", "triage", "listMessages",
     ];
 
     internal TestHost Host { get; private set; } = null!;
@@ -50,14 +50,22 @@ public sealed class TypedFixture : IAsyncLifetime
     internal async Task DeployAsync(string name, string? code = null) =>
         await (await Host.DeployAsync(new { name, code = code ?? TestEnvironment.Fixture($"typed/{name}.ts") })).ShouldSucceedAsync(201);
 
-    /// <summary>A client sending a user token of the default app (roles as given).</summary>
-    internal async Task<HttpClient> UserAsync(string sub, params string[] roles)
+    /// <summary>A client of <paramref name="node"/> (this fixture's by default) sending a user token of the default app (roles as given).</summary>
+    internal async Task<HttpClient> UserAsync(string sub, params string[] roles) => await UserAsync(Host.Url, sub, roles);
+
+    internal async Task<HttpClient> UserAsync(Uri node, string sub, params string[] roles)
     {
-        var minted = await (await Host.Client.PostAsJsonAsync("/v1/default/auth/token", new { sub, roles })).ShouldSucceedAsync();
-        var client = new HttpClient { BaseAddress = Host.Url };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", minted.GetProperty("token").GetString());
+        var client = new HttpClient { BaseAddress = node };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(sub, roles));
         return client;
     }
+
+    internal async Task<string> TokenAsync(string sub, params string[] roles) =>
+        (await (await Host.Client.PostAsJsonAsync("/v1/default/auth/token", new { sub, roles })).ShouldSucceedAsync()).GetProperty("token").GetString()!;
+
+    /// <summary>A room of its own, so a test's messages are its alone.</summary>
+    internal async Task<string> NewRoomAsync() =>
+        (await RunAsync("insert into rooms (name) values ('room') returning id::text as id")).Rows[0]["id"]!.GetValue<string>();
 
     /// <summary>Runs SQL as service_role in the default app.</summary>
     internal Task<SqlResult> RunAsync(string sql, params object?[] parameters) =>
