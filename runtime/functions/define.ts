@@ -29,8 +29,11 @@ export interface QueryResult<R = Row> {
   rowCount: number;
 }
 
-/** SQL text: a statement always has a space, which tells `query(sql, params)` from `query(entity, filter)`. */
-export type Sql = `${string} ${string}`;
+/**
+ * SQL text: a statement has a space between its words (or is one of PostgreSQL's one-word statements), which
+ * tells `query(sql, params)` from `query(entity, filter)`.
+ */
+export type Sql = `${string} ${string}` | "begin" | "commit" | "rollback" | "end" | "abort" | "checkpoint" | "vacuum" | "analyze";
 
 /** Reads: entities, or SQL. */
 export interface DbReader {

@@ -18,12 +18,15 @@ export interface EntityMethods {
   unlink(entity: string, id: Id, relation: string): Promise<void>;
 }
 
+/** PostgreSQL statements of one word, which `query` must still take for SQL. */
+export const ONE_WORD_STATEMENTS = ["abort", "analyze", "begin", "checkpoint", "commit", "end", "rollback", "vacuum"];
+
 /**
- * The rule that tells `query(sql, params)` from `query(entity, filter)`: SQL always has whitespace
- * between its words; an entity name never does.
+ * The rule that tells `query(sql, params)` from `query(entity, filter)`: SQL has whitespace between its
+ * words (or is one of the few one-word statements); an entity name is one word.
  */
 export function isSql(text: string): boolean {
-  return /\s/.test(text);
+  return /\s/.test(text) || ONE_WORD_STATEMENTS.includes(text.toLowerCase());
 }
 
 function entityName(method: string, entity: unknown): string {

@@ -26,8 +26,9 @@ export function describe(definition: Definition): TypedDescription {
 }
 
 /** Attempts of a mutation that keeps failing on serialization or a deadlock, the first included. */
-export const MUTATION_ATTEMPTS = 5;
+export const MUTATION_ATTEMPTS = 10;
 const RETRY_BASE_MS = 10;
+const RETRY_MAX_MS = 1000;
 
 /** SQLSTATEs worth running the whole mutation again for: serialization_failure, deadlock_detected. */
 function retryable(error: unknown): boolean {
@@ -124,7 +125,8 @@ async function run(definition: Definition, inv: Invocation, env: Record<string, 
     } catch (error) {
       await caller.rollback();
       await service.rollback();
-      const backoff = RETRY_BASE_MS * 2 ** (attempt - 1) * (1 + Math.random());
+      // Exponential with jitter, so mutations that collided do not collide again in step.
+      const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1)) * (1 + Math.random());
       const timeLeft = inv.deadline === null || inv.deadline - Date.now() > backoff * 2;
       if (!retryable(error) || committed || !timeLeft) throw error;
       if (attempt >= MUTATION_ATTEMPTS) {

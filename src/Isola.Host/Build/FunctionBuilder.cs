@@ -16,8 +16,8 @@ namespace Isola.Host.Build;
 /// <c>npm:</c> and <c>node:</c> imports resolved now rather than at first call. Build failures are
 /// 422 BUILD_FAILED with <c>file:line:col</c>; nothing is written anywhere but a scratch folder.
 /// </summary>
-/// <param name="functionsModule">The folder of <c>@isola/functions</c> (<c>runtime/functions</c>), mapped into every build.</param>
-internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, Lazy<string> functionsModule, ILogger<FunctionBuilder> logger)
+/// <param name="functionsModule">The folder of <c>@isola/functions</c> (<c>runtime/functions</c>), mapped into every build; null when this node has none.</param>
+internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, Lazy<string?> functionsModule, ILogger<FunctionBuilder> logger)
 {
     /// <summary>Name under which a MolnOS-style script's top-level <c>handler</c> is exported for the runtime.</summary>
     public const string ScriptHandlerExport = WorkerProtocol.ScriptHandlerExport;
@@ -207,8 +207,13 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     private async Task<string> MapFunctionsModuleAsync(string sourceRoot, string sourceDir, bool importMapFlag, CancellationToken cancellationToken)
     {
         var moduleDir = Path.Combine(sourceRoot, FunctionsModuleFolder);
+        if (functionsModule.Value is not { } moduleSource)
+        {
+            return moduleDir; // A node without the runtime's files: importing the module fails the build, saying what is missing.
+        }
+
         Directory.CreateDirectory(moduleDir);
-        foreach (var file in Directory.EnumerateFiles(functionsModule.Value, "*.ts"))
+        foreach (var file in Directory.EnumerateFiles(moduleSource, "*.ts"))
         {
             File.Copy(file, Path.Combine(moduleDir, Path.GetFileName(file)), overwrite: true);
         }
@@ -254,6 +259,30 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
 
         await File.WriteAllTextAsync(mapFile, map.ToJsonString(), cancellationToken);
         return moduleDir;
+    }
+
+    /// <summary>
+    /// <c>runtime/functions</c>: beside the runtime this node runs (<c>ISOLA_RUNTIME</c>), else upward from the host's
+    /// folder, as the runtime itself is found; null when there is none.
+    /// </summary>
+    public static string? FindFunctionsModule(string? runtimePath)
+    {
+        if (runtimePath is not null && Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runtimePath))!, "functions") is { } beside &&
+            File.Exists(Path.Combine(beside, "mod.ts")))
+        {
+            return beside;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "runtime", "functions");
+            if (File.Exists(Path.Combine(candidate, "mod.ts")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A deno.json(c) or import map as JSON (comments and trailing commas allowed); null when it is not an object.</summary>

@@ -19,9 +19,11 @@ internal static class TypedCallEndpoints
 
     public static void MapTypedCallEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.Map("/v1/{app}/api/fn/{name}", (string app, string name, HttpContext http, TypedCaller caller, CallerIdentifier identifier) =>
+        // Any other method is 405 METHOD_NOT_ALLOWED (Api/ErrorContractMiddleware).
+        string[] methods = ["POST", "OPTIONS"];
+        routes.MapMethods("/v1/{app}/api/fn/{name}", methods, (string app, string name, HttpContext http, TypedCaller caller, CallerIdentifier identifier) =>
             CallAsync(http, app, name, caller, identifier));
-        routes.Map("/api/fn/{name}", (string name, HttpContext http, TypedCaller caller, CallerIdentifier identifier) =>
+        routes.MapMethods("/api/fn/{name}", methods, (string name, HttpContext http, TypedCaller caller, CallerIdentifier identifier) =>
             CallAsync(http, AppStore.DefaultApp, name, caller, identifier));
     }
 
@@ -36,14 +38,6 @@ internal static class TypedCallEndpoints
             http.Response.Headers.AccessControlMaxAge = "86400";
             http.Response.StatusCode = StatusCodes.Status204NoContent;
             return;
-        }
-
-        if (!HttpMethods.IsPost(http.Request.Method))
-        {
-            throw new IsolaException(ErrorKind.NotAllowed, ErrorCodes.MethodNotAllowed, $"typed functions are called with POST and a JSON body of arguments, not {http.Request.Method}")
-            {
-                Allowed = ["POST"],
-            };
         }
 
         var function = await typed.FindAsync(appId, name, fromFunction: false, http.RequestAborted);

@@ -288,7 +288,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<TypedDefinitionReader>();
         services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath,
-            new Lazy<string>(() => Path.Combine(Path.GetDirectoryName(WorkerLaunch.FindBootstrap(options.RuntimePath))!, "functions")),
+            new Lazy<string?>(() => FunctionBuilder.FindFunctionsModule(options.RuntimePath)),
             provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.

@@ -48,7 +48,7 @@ public sealed class TransactionTests(TypedFixture fixture)
         await fixture.RunAsync("insert into counters (name, value) values ($1, 0)", name);
 
         // Each reads the counter then writes it + 1: under serializable isolation, overlapping ones conflict (40001).
-        const int calls = 12;
+        const int calls = 8;
         var results = await Task.WhenAll(Enumerable.Range(0, calls).Select(_ => TypedFixture.CallAsync(Host.Anonymous, "bump", new { name })));
         foreach (var result in results)
         {
