@@ -173,6 +173,8 @@ async function readTriggerPayload(inv: Invocation): Promise<void> {
   inv.payload = payload !== null && typeof payload === "object" && !Array.isArray(payload)
     ? payload as TriggerPayload
     : { type: inv.trigger, data: payload };
+  // A typed function's call is only its payload: nobody reads the request again.
+  if (inv.trigger === "rpc") return;
   const original = inv.request;
   inv.request = new NativeRequest(original.url, {
     method: original.method,

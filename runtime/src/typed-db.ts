@@ -1,12 +1,15 @@
-// ctx.db of a typed function (docs/typed-functions.md). A mutation's calls share one transaction
-// and a query's one read-only transaction, begun by the first call (the begin rides on that call,
-// so it costs no round trip of its own) and ended by the adapter (typed.ts). An action's calls each
-// commit on their own. `unsafe` is the same over a second scope that runs as service_role.
+// ctx.db of a typed function (docs/typed-functions.md). A mutation's calls share one transaction,
+// begun by the first call (the begin rides on that call, so it costs no round trip of its own) and
+// ended by the adapter (typed.ts). A query's calls each run read-only on their own, so a pooled
+// connection is never held across a turn of the worker's event loop; its ctx.db.transaction(fn) gives
+// one read-only snapshot for several. An action's calls each commit on their own. `unsafe` is the
+// same over a second scope that runs as service_role.
 import { hostCall } from "./host-calls.ts";
 import { entityMethods, isSql } from "./entities.ts";
 import { decodeResult, type QueryResult, sqlArgs } from "./db.ts";
 
-export type TxMode = "write" | "read" | "none";
+/** write: a mutation's transaction · read: a query's statements, each read-only · snapshot: one read-only transaction · none: an action's. */
+export type TxMode = "write" | "read" | "snapshot" | "none";
 
 /** How the transaction of a scope is begun: read-only, serializable, and whether the host notes what it read. */
 interface BeginOptions {
@@ -27,9 +30,9 @@ export class TxScope {
     private readonly track: boolean,
   ) {}
 
-  /** The transaction's id, begun now if no call has begun it yet; undefined for an action's scope. */
+  /** The transaction's id, begun now if no call has begun it yet; undefined for a scope without one. */
   async id(): Promise<string | undefined> {
-    if (this.mode === "none") return undefined;
+    if (this.mode === "none" || this.mode === "read") return undefined;
     while (this.tx === null) {
       if (this.opening) {
         await this.opening;
@@ -45,12 +48,13 @@ export class TxScope {
     const cap = this.capability();
     const base = this.unsafe ? { ...args, unsafe: true } : args;
     if (this.mode === "none") return await hostCall(cap, op, base) as Record<string, unknown>;
+    if (this.mode === "read") return await hostCall(cap, op, { ...base, readOnly: true, track: this.track }) as Record<string, unknown>;
     while (this.tx === null && this.opening) await this.opening;
     if (this.tx !== null) return await hostCall(cap, op, { ...base, tx: this.tx }) as Record<string, unknown>;
 
     let opened!: () => void;
     this.opening = new Promise((resolve) => (opened = resolve));
-    const begin: BeginOptions = { readOnly: this.mode === "read", serializable: this.mode === "write", track: this.track };
+    const begin: BeginOptions = { readOnly: this.mode === "snapshot", serializable: this.mode === "write", track: this.track };
     try {
       const answer = await hostCall(cap, op, op === "db.begin" ? { ...base, ...begin } : { ...base, begin }) as Record<string, unknown>;
       this.tx = String(answer.tx);
@@ -64,6 +68,11 @@ export class TxScope {
       this.opening = null;
       opened();
     }
+  }
+
+  /** A scope for one read-only snapshot (a query's ctx.db.transaction), as this one's role. */
+  snapshot(): TxScope {
+    return new TxScope(this.capability, "snapshot", this.unsafe, this.track);
   }
 
   /** Commits the transaction, if one was begun. */
@@ -89,6 +98,21 @@ export interface TypedDb {
 }
 
 function dbOver(scope: TxScope, writes: boolean): TypedDb {
+  const transaction = scope.mode === "read"
+    // A query's statements each run on their own; several that must see one moment share a snapshot.
+    ? async <T>(fn: (db: TypedDb) => Promise<T>): Promise<T> => {
+      const snapshot = scope.snapshot();
+      try {
+        const result = await fn(dbOver(snapshot, false));
+        await snapshot.commit();
+        return result;
+      } catch (error) {
+        await snapshot.rollback();
+        throw error;
+      }
+    }
+    // The handler already is the transaction (or, in an action, there is none to share).
+    : async <T>(fn: (db: TypedDb) => Promise<T>): Promise<T> => await fn(db);
   const { find, ...entities } = entityMethods((op, args) => scope.call(op, args));
   const refuse = (method: string) => () =>
     Promise.reject(new TypeError(`ctx.db.${method} writes, and a query is read-only: write in a mutation (or an action)`));
@@ -98,8 +122,7 @@ function dbOver(scope: TxScope, writes: boolean): TypedDb {
       if (typeof first === "string" && !isSql(first)) return await find(first, second as Record<string, unknown> | undefined);
       return decodeResult(await scope.call("db.query", sqlArgs(first, second ?? [])));
     },
-    // The handler already is the transaction (or, in an action, there is none to share).
-    transaction: async <T>(fn: (db: TypedDb) => Promise<T>): Promise<T> => await fn(db),
+    transaction,
     asUser: () => Promise.reject(new TypeError("ctx.db.asUser is not available in typed functions: ctx.db acts as the caller, ctx.db.unsafe as service_role")),
     asAnon: () => Promise.reject(new TypeError("ctx.db.asAnon is not available in typed functions: ctx.db acts as the caller, ctx.db.unsafe as service_role")),
   };
@@ -111,8 +134,10 @@ function dbOver(scope: TxScope, writes: boolean): TypedDb {
 
 /** ctx.db over the caller's scope, with `unsafe` over the service scope. */
 export function typedDb(caller: TxScope, service: TxScope): TypedDb {
-  const writes = caller.mode !== "read";
+  const writes = caller.mode !== "read" && caller.mode !== "snapshot";
   const db = dbOver(caller, writes);
-  db.unsafe = dbOver(service, writes);
+  let unsafe: TypedDb | null = null;
+  // Built on first use: most handlers never touch it.
+  Object.defineProperty(db, "unsafe", { get: () => (unsafe ??= dbOver(service, writes)), enumerable: true });
   return db;
 }

@@ -69,8 +69,8 @@ internal static class TypedCallEndpoints
             throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the arguments are {request.ContentLength} bytes; the limit is {MaxArgsBytes}");
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 256);
+        var chunk = new byte[request.ContentLength is { } known && known < 16 * 1024 ? Math.Max(1, (int)known) : 16 * 1024];
         int read;
         while ((read = await RequestBodyFailure.Guard(() => request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted))) > 0)
         {

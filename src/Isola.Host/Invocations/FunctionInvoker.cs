@@ -251,6 +251,11 @@ internal sealed partial class FunctionInvoker(
 
     private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
     {
+        if (response.Content.Headers.ContentLength is { } length && length <= maxBytes)
+        {
+            return await response.Content.ReadAsByteArrayAsync(cancellationToken); // sized, as most answers are: one read
+        }
+
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];

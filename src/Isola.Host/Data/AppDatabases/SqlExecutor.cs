@@ -27,6 +27,6 @@ internal sealed class SqlExecutor(AppDatabases databases, TimeProvider time)
         SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: true, shape);
 
     /// <summary>A session whose statements each commit on their own (one batch, one implicit transaction, each).</summary>
-    public Task<SqlSession> OpenAsync(string appId, DbCaller caller, CancellationToken cancellationToken) =>
-        SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: false);
+    public Task<SqlSession> OpenAsync(string appId, DbCaller caller, CancellationToken cancellationToken, TransactionShape? shape = null) =>
+        SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: false, shape);
 }

@@ -42,8 +42,17 @@ internal sealed class SqlSession : IAsyncDisposable
 
     public DbCaller Caller => _caller;
 
-    /// <summary>The transaction notes which tables it read, for live queries (see <see cref="ReadTablesAsync"/>).</summary>
+    /// <summary>Each statement also notes which tables its transaction has read so far (<see cref="ReadTables"/>), for live queries.</summary>
     public bool TracksReads { get; init; }
+
+    /// <summary>
+    /// Tables (<c>schema.table</c>) the session's statements scanned, from PostgreSQL's own per-transaction counters
+    /// (<c>pg_stat_xact_user_tables</c>), read in each statement's batch: every table a statement read, whether named,
+    /// behind a view, or in a row-level security policy. Filled only when <see cref="TracksReads"/>.
+    /// </summary>
+    public IReadOnlySet<string> ReadTables => _readTables;
+
+    private readonly HashSet<string> _readTables = new(StringComparer.Ordinal);
 
     /// <summary>A statement of this transaction failed: PostgreSQL has aborted it, and COMMIT would only roll it back.</summary>
     public bool Failed => _failure is not null;
@@ -89,6 +98,11 @@ internal sealed class SqlSession : IAsyncDisposable
         select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
                set_config('request.jwt.claims_sig', $3, true), set_config('statement_timeout', $4, true),
                set_config('transaction_read_only', 'on', true)
+        """;
+
+    private const string ReadTablesSql = """
+        select schemaname || '.' || relname from pg_stat_xact_user_tables
+        where seq_scan + coalesce(idx_scan, 0) > 0 and schemaname not in ('auth', 'isola_migrations', 'isola_live')
         """;
 
     /// <summary>Runs one statement; a failure leaves the transaction aborted (roll it back).</summary>
@@ -138,6 +152,12 @@ internal sealed class SqlSession : IAsyncDisposable
             }
 
             batch.BatchCommands.Add(statement);
+            if (TracksReads)
+            {
+                // In the same transaction as the statement: the counters are per transaction and read before it ends.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(ReadTablesSql));
+            }
+
             SqlResult result;
             var reader = await batch.ExecuteReaderAsync(CommandBehavior.Default, cancel.Token);
             SqlExecutionException? tooLarge = null;
@@ -147,6 +167,15 @@ internal sealed class SqlSession : IAsyncDisposable
                 result = await ReadAsync(reader, batch, cancel.Token);
                 await reader.NextResultAsync(cancel.Token);
                 result = result with { RowCount = (long)statement.Rows };
+                if (TracksReads)
+                {
+                    while (await reader.ReadAsync(cancel.Token))
+                    {
+                        _readTables.Add(reader.GetString(0));
+                    }
+
+                    await reader.NextResultAsync(cancel.Token);
+                }
             }
             catch (SqlExecutionException ex) when (ex.Failure == SqlFailure.ResultTooLarge)
             {
@@ -193,19 +222,6 @@ internal sealed class SqlSession : IAsyncDisposable
         {
             _oneAtATime.Release();
         }
-    }
-
-    /// <summary>
-    /// Tables (<c>schema.table</c>) this transaction has scanned so far, from PostgreSQL's own per-transaction counters
-    /// (<c>pg_stat_xact_user_tables</c>): every table a statement read, whether named, behind a view, or in a policy.
-    /// </summary>
-    public async Task<IReadOnlyList<string>> ReadTablesAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
-        var result = await ExecuteAsync("""
-            select schemaname || '.' || relname as "table" from pg_stat_xact_user_tables
-            where seq_scan + coalesce(idx_scan, 0) > 0 and schemaname not in ('auth', 'isola_migrations', 'isola_live')
-            """, [], deadline, cancellationToken);
-        return [.. result.Rows.Select(row => row["table"]!.GetValue<string>())];
     }
 
     public async Task CommitAsync(CancellationToken cancellationToken)

@@ -34,7 +34,6 @@ internal sealed class DbCallHandler(
                 case "db.commit":
                     await using (var committing = transactions.Take(call.Capability, TxOf(call.Args)))
                     {
-                        await NoteReadsAsync(call, committing, cancellationToken);
                         await committing.CommitAsync(cancellationToken);
                     }
 
@@ -42,7 +41,6 @@ internal sealed class DbCallHandler(
                 case "db.rollback":
                     await using (var rolling = transactions.Take(call.Capability, TxOf(call.Args)))
                     {
-                        await NoteReadsAsync(call, rolling, cancellationToken);
                         await rolling.RollbackAsync();
                     }
 
@@ -102,14 +100,23 @@ internal sealed class DbCallHandler(
     /// <summary>
     /// Runs <paramref name="work"/> where the call says: inside its open transaction (<c>tx</c>; it runs as whom that
     /// transaction began), in a transaction it begins (<c>begin</c>; the answer carries the new <c>tx</c>, and so does a
-    /// failure, since the transaction must still be ended), or on its own.
+    /// failure, since the transaction must still be ended), or on its own (read-only with <c>readOnly</c>, as a typed
+    /// query's statements run). A live query's statements (<c>track</c>) note what they read.
     /// </summary>
     private async Task<JsonObject> InScopeAsync(HostCall call, Func<SqlSession, DateTimeOffset, Task<JsonObject>> work, CancellationToken cancellationToken)
     {
         var deadline = DeadlineOf(call.Grant);
         if (TxOf(call.Args) is { } tx)
         {
-            return await work(transactions.Get(call.Capability, tx), deadline);
+            var open = transactions.Get(call.Capability, tx);
+            try
+            {
+                return await work(open, deadline);
+            }
+            finally
+            {
+                NoteReads(call, open);
+            }
         }
 
         if (call.Args.TryGetProperty("begin", out var begin) && begin.ValueKind == JsonValueKind.Object)
@@ -130,10 +137,23 @@ internal sealed class DbCallHandler(
             {
                 throw WithTx(ex, opened);
             }
+            finally
+            {
+                NoteReads(call, session);
+            }
         }
 
-        await using var single = await executor.OpenAsync(call.Grant.AppId, CallerFor(call), cancellationToken);
-        return await work(single, deadline);
+        // A statement on its own: one implicit transaction, the connection back in the pool as soon as it ends.
+        var shape = ShapeOf(call.Args);
+        await using var single = await executor.OpenAsync(call.Grant.AppId, CallerFor(call), cancellationToken, shape);
+        try
+        {
+            return await work(single, deadline);
+        }
+        finally
+        {
+            NoteReads(call, single);
+        }
     }
 
     private Task<SqlSession> BeginAsync(HostCall call, TransactionShape? shape, CancellationToken cancellationToken) =>
@@ -159,12 +179,12 @@ internal sealed class DbCallHandler(
         return new HostCallException(error.Code, error.Message, details);
     }
 
-    /// <summary>A live query's run: note the tables its transaction read before it ends (docs/typed-functions.md, "Live queries").</summary>
-    private async Task NoteReadsAsync(HostCall call, SqlSession session, CancellationToken cancellationToken)
+    /// <summary>A live query's run: what its statements read, kept under its invocation (docs/typed-functions.md, "Live queries").</summary>
+    private void NoteReads(HostCall call, SqlSession session)
     {
-        if (session.TracksReads && !session.Failed)
+        if (session.TracksReads && session.ReadTables.Count > 0)
         {
-            reads.Add(call.Grant.InvocationId, await session.ReadTablesAsync(DeadlineOf(call.Grant), cancellationToken));
+            reads.Add(call.Grant.InvocationId, session.ReadTables);
         }
     }
 
