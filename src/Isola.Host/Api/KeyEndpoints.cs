@@ -32,7 +32,7 @@ internal static class KeyEndpoints
     /// <summary>Every permission a key may hold.</summary>
     public static bool IsKnownPermission(string permission) =>
         permission is ApiKey.AdminPermission or Permissions.Create or Permissions.Read or Permissions.Update or Permissions.Delete or Permissions.Execute or Permissions.AppsManage
-            or Permissions.DbMigrate or Permissions.DbQuery
+            or Permissions.DbMigrate or Permissions.DbQuery or Permissions.SecretsWrite
         || (permission.StartsWith("functions.bindings.create:", StringComparison.Ordinal) &&
             BindingSpec.Services.Append("*").Contains(permission["functions.bindings.create:".Length..]));
 

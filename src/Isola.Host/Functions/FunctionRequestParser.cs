@@ -438,33 +438,34 @@ internal static partial class FunctionRequestParser
         return methods;
     }
 
-    private static Dictionary<string, string> ParseEnv(JsonElement value)
+    /// <summary>An object of env var name → value (also the body of the secrets endpoints, with <paramref name="field"/> naming it in errors).</summary>
+    internal static Dictionary<string, string> ParseEnv(JsonElement value, string field = "envVars")
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw IsolaException.InvalidField("envVars", $"must be an object of name → string value, not {Describe(value)}");
+            throw IsolaException.InvalidField(field, $"must be an object of name → string value, not {Describe(value)}");
         }
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
         {
-            var field = $"envVars.{property.Name}";
+            var entry = $"{field}.{property.Name}";
             if (!EnvNamePattern().IsMatch(property.Name))
             {
-                throw IsolaException.InvalidField(field, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
+                throw IsolaException.InvalidField(entry, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
             }
 
             if (property.Name.StartsWith("ISOLA_", StringComparison.OrdinalIgnoreCase) || property.Name.StartsWith("DENO_", StringComparison.OrdinalIgnoreCase))
             {
-                throw IsolaException.InvalidField(field, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
+                throw IsolaException.InvalidField(entry, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
             }
 
             var text = property.Value.ValueKind == JsonValueKind.String
                 ? property.Value.GetString()!
-                : throw IsolaException.InvalidField(field, $"must be a string, not {Describe(property.Value)}");
+                : throw IsolaException.InvalidField(entry, $"must be a string, not {Describe(property.Value)}");
             if (Encoding.UTF8.GetByteCount(text) > MaxEnvValueBytes)
             {
-                throw IsolaException.InvalidField(field, $"is longer than {MaxEnvValueBytes} bytes");
+                throw IsolaException.InvalidField(entry, $"is longer than {MaxEnvValueBytes} bytes");
             }
 
             env[property.Name] = text;
@@ -472,7 +473,7 @@ internal static partial class FunctionRequestParser
 
         if (env.Count > MaxEnvVars)
         {
-            throw IsolaException.InvalidField("envVars", $"holds {env.Count} variables; the limit is {MaxEnvVars}");
+            throw IsolaException.InvalidField(field, $"holds {env.Count} variables; the limit is {MaxEnvVars}");
         }
 
         return env;

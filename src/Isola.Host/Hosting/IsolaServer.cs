@@ -276,6 +276,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<AppStore>();
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<AppSecrets>();
         services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
@@ -318,6 +319,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
+        app.MapSecretEndpoints();
         app.MapGatewayEndpoints();
         return app;
     }

@@ -164,9 +164,13 @@ internal static class IsolaSettings
     /// <summary><c>ISOLA_*</c> variables of this process that no setting has.</summary>
     public static IEnumerable<string> UnknownInEnvironment() => Unknown(Environment.GetEnvironmentVariables().Keys.Cast<string>());
 
+    /// <summary>Read by the CLI (docs/cli.md), not the node: a shell that has them set still starts a node without a warning.</summary>
+    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY"];
+
     /// <summary><c>ISOLA_*</c> names among <paramref name="names"/> that no setting has (a typo, or one from another version).</summary>
     public static IEnumerable<string> Unknown(IEnumerable<string> names) =>
-        names.Where(name => name.StartsWith("ISOLA_", StringComparison.Ordinal) && All.All(setting => setting.Variable != name)).Order(StringComparer.Ordinal);
+        names.Where(name => name.StartsWith("ISOLA_", StringComparison.Ordinal) && All.All(setting => setting.Variable != name) && !CliVariables.Contains(name))
+            .Order(StringComparer.Ordinal);
 
     /// <summary>The settings table of docs/running.md.</summary>
     public static string MarkdownTable()

@@ -1,0 +1,1 @@
+namespace Isola.Cli; internal static class Program { public static int Main() => 0; }

@@ -1,0 +1,1 @@
+namespace Isola.Client; public sealed class Placeholder;
