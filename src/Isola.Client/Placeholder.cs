@@ -1,1 +1,0 @@
-namespace Isola.Client; public sealed class Placeholder;
