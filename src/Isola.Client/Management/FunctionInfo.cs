@@ -37,11 +37,14 @@ public sealed record FunctionInfo
     public DateTimeOffset UpdatedAt { get; init; }
 
     /// <summary>The source of a single-file function (only from <see cref="FunctionsApi.GetConfigAsync"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Code { get; init; }
 
     /// <summary>Text files of a multi-file function, path → content (only from <see cref="FunctionsApi.GetConfigAsync"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, string>? Files { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Entrypoint { get; init; }
 
     /// <summary>Triggers, access, limits, bindings and the rest, as JSON.</summary>
