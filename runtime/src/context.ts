@@ -4,6 +4,7 @@ import type { FunctionContext, FunctionInfo, Invocation, TriggerPayload } from "
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 import { bindingsFor, invocationDb } from "./db.ts";
+import { invocationRealtime } from "./realtime.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
 // rather than on the start-up path; nothing needs it before the first invocation.
@@ -63,5 +64,6 @@ export function buildContext(
     db: invocationDb(() => inv.capability),
     bindings: bindingsFor(bindings, () => inv.capability),
     trigger: triggerOf(inv),
+    realtime: invocationRealtime(() => inv.capability),
   };
 }

@@ -6,6 +6,7 @@ import { headersObject, triggerOf } from "./context.ts";
 import { type Bindings, bindingsFor, type Db, invocationDb } from "./db.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
+import { invocationRealtime, type Realtime } from "./realtime.ts";
 
 export interface ScriptRequest {
   method: string;
@@ -34,6 +35,8 @@ export interface ScriptContext {
   db: Db;
   /** What started the invocation, as ctx.trigger in the other shapes. */
   trigger: TriggerPayload;
+  /** Pushes to the app's realtime clients, as ctx.realtime in the other shapes. */
+  realtime: Realtime;
 }
 
 /** The first argument: the request for HTTP, the trigger's payload (`event`) for cron, events, scheduled calls and websocket messages. */
@@ -117,6 +120,7 @@ export function scriptInvoke(
       waitUntil,
       db: invocationDb(() => inv.capability),
       trigger: triggerOf(inv),
+      realtime: invocationRealtime(() => inv.capability),
     };
     // MolnOS handler(event, context): a trigger's payload is the event; HTTP keeps the request object.
     return scriptResponse(await handler(inv.payload ?? request, context));

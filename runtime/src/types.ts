@@ -1,5 +1,6 @@
 // Shapes of the data exchanged with the host (see ../PROTOCOL.md) and with the function.
 import type { Bindings, Db } from "./db.ts";
+import type { Realtime } from "./realtime.ts";
 
 export interface FunctionInfo {
   id: string;
@@ -68,6 +69,8 @@ export interface FunctionContext {
   bindings: Bindings;
   /** What started the invocation: `{type: "http"}`, or the payload of a cron, event, scheduled or websocket trigger. */
   trigger: TriggerPayload;
+  /** Pushes to the app's realtime WebSocket clients: one connection, or a channel's subscribers (docs/triggers.md). */
+  realtime: Realtime;
 }
 
 /** `ctx.trigger`: `type` is the trigger kind; the other fields are the kind's payload (docs/triggers.md). */

@@ -1,5 +1,5 @@
 using Isola.Host.Auth;
-using Isola.Host.Functions;
+using Isola.Host.Data;
 using Isola.Host.Observability;
 using Npgsql;
 
@@ -12,81 +12,37 @@ namespace Isola.Host.Functions;
 /// pool's dead connections are dropped and the cache starts from empty, since any change in between was missed.
 /// </summary>
 internal sealed partial class FunctionChangeListener(NpgsqlDataSource dataSource, DeployedFunctionCache cache, FunctionChanges changes, AppAuthStore appAuth,
-    ILogger<FunctionChangeListener> logger) : BackgroundService
+    TimeProvider time, ILogger<FunctionChangeListener> logger) : BackgroundService
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var lost = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        NotificationListener.RunAsync(dataSource, [FunctionStore.ChangeChannel, AppAuthStore.ChangeChannel], OnNotification,
+            onListening: restored =>
             {
-                if (lost)
-                {
-                    // Idle pooled connections still point at the server that went away; each would fail one call.
-                    dataSource.Clear();
-                }
-
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) =>
-                {
-                    if (e.Channel == AppAuthStore.ChangeChannel)
-                    {
-                        appAuth.Invalidate(e.Payload);
-                        return;
-                    }
-
-                    var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
-                    if (slash > 0)
-                    {
-                        var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
-                        cache.Invalidate(app, name);
-                        changes.Notify(app, name);
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"listen {FunctionStore.ChangeChannel}; listen {AppAuthStore.ChangeChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
                 // Anything that changed while we were not listening is unknown: start from empty.
                 cache.InvalidateAll();
                 appAuth.InvalidateAll();
                 changes.NotifyAll();
-                if (lost)
+                if (restored)
                 {
-                    lost = false;
                     LogListenRestored(logger);
                 }
+            },
+            onLost: ex => LogListenFailed(logger, ex.Message), time, stoppingToken);
 
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException)
-            {
-                if (!lost)
-                {
-                    lost = true;
-                    LogListenFailed(logger, ex.Message);
-                }
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (e.Channel == AppAuthStore.ChangeChannel)
+        {
+            appAuth.Invalidate(e.Payload);
+            return;
+        }
 
-                try
-                {
-                    await Task.Delay(RetryDelay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+        var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
+            cache.Invalidate(app, name);
+            changes.Notify(app, name);
         }
     }
 

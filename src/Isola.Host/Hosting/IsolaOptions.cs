@@ -74,6 +74,9 @@ internal sealed record IsolaOptions
     /// <summary>Bounds on calls from functions to the host (ctx.db and what follows it).</summary>
     public Workers.Calls.HostCallOptions HostCalls { get; init; } = new();
 
+    /// <summary>Bounds on realtime WebSocket connections (message size and rate, send queue).</summary>
+    public Realtime.RealtimeOptions Realtime { get; init; } = new();
+
     /// <summary>
     /// Wall-clock limit of one <c>deno bundle</c> run, from process start to exit; npm downloads on a
     /// cold cache count against it.

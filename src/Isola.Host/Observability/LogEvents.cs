@@ -75,4 +75,27 @@ internal static class LogEvents
 
     // Api: the control plane.
     public const int UnhandledRequestFailure = 8001;
+
+    // Triggers: cron.
+    public const int CronWatching = 9001;
+    public const int CronTicksDeleted = 9002;
+    public const int CronTickClaimedElsewhere = 9003;
+    public const int CronRunStarting = 9004;
+    public const int CronTickSkipped = 9005;
+    public const int CronRunFailed = 9006;
+    public const int CronRunNotRecorded = 9007;
+    public const int CronTickNotClaimed = 9008;
+    public const int CronScheduleUnparsable = 9009;
+    public const int CronLoopFailing = 9010;
+    public const int CronLoopRestored = 9011;
+
+    // Triggers: realtime WebSockets and their frames between nodes.
+    public const int RealtimeClientTooSlow = 9401;
+    public const int RealtimeMessageTooBig = 9402;
+    public const int RealtimeRunFailed = 9403;
+    public const int RealtimeListenerLost = 9411;
+    public const int RealtimeListenerRestored = 9412;
+    public const int RealtimeInboxFull = 9413;
+    public const int RealtimeDeliveryFailed = 9414;
+    public const int RealtimeStoredFrameGone = 9415;
 }
