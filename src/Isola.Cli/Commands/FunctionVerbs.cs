@@ -28,31 +28,20 @@ internal static class FunctionVerbs
         return ExitCodes.Ok;
     });
 
-    public static Command Get()
+    public static Command Get() => Show("get", "Show a function's metadata (no source)", withSource: false);
+
+    public static Command Config() => Show("config", "Show a function's configuration with its source", withSource: true);
+
+    /// <summary><c>get</c> and <c>config</c>: the same table, <c>config</c> with the source after it.</summary>
+    private static Command Show(string verb, string description, bool withSource)
     {
         var name = NameArgument();
-        var command = new Command("get", "Show a function's metadata (no source)") { name };
+        var command = new Command(verb, description) { name };
         return command.WithAction(async (context, cancellationToken) =>
         {
-            var function = await context.Client.Functions.GetAsync(context.Get(name), cancellationToken);
-            if (context.Json)
-            {
-                context.Terminal.WriteJson(function);
-                return ExitCodes.Ok;
-            }
-
-            Describe(context, function);
-            return ExitCodes.Ok;
-        });
-    }
-
-    public static Command Config()
-    {
-        var name = NameArgument();
-        var command = new Command("config", "Show a function's configuration with its source") { name };
-        return command.WithAction(async (context, cancellationToken) =>
-        {
-            var function = await context.Client.Functions.GetConfigAsync(context.Get(name), cancellationToken);
+            var function = withSource
+                ? await context.Client.Functions.GetConfigAsync(context.Get(name), cancellationToken)
+                : await context.Client.Functions.GetAsync(context.Get(name), cancellationToken);
             if (context.Json)
             {
                 context.Terminal.WriteJson(function);

@@ -144,6 +144,11 @@ public sealed class CliEndToEndTests(CliFixture fixture) : IClassFixture<CliFixt
         Assert.Equal("""{"message":"Hello Functions!"}""", await response.Content.ReadAsStringAsync());
         Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Contains("skipped hello-supabase", (await Cli(project, "deploy")).Ok(), StringComparison.Ordinal);
+
+        // `isola new` there writes where `supabase functions new` would, and no isola.toml.
+        Assert.Contains("supabase/functions/second/index.ts", (await Cli(project, "new", "second")).Ok(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(project.Path, "isola.toml")));
+        Assert.Contains("the cron template sets triggers", (await Cli(project, "new", "third", "--template", "cron")).Fails(1), StringComparison.Ordinal);
     }
 
     [Fact]
