@@ -61,6 +61,9 @@ internal sealed record IsolaOptions
     /// <summary>Bounds on calls from functions to the host (ctx.db and what follows it).</summary>
     public Workers.Calls.HostCallOptions HostCalls { get; init; } = new();
 
+    /// <summary>Delivery of events and scheduled calls: concurrency, leases, retries (docs/triggers.md).</summary>
+    public Deliveries.DeliveryOptions Deliveries { get; init; } = new();
+
     /// <summary>
     /// Wall-clock limit of one <c>deno bundle</c> run, from process start to exit; npm downloads on a
     /// cold cache count against it.
@@ -81,6 +84,7 @@ internal sealed record IsolaOptions
             MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")),
             TmpLimitMb = ParseTmpLimit(Environment.GetEnvironmentVariable("ISOLA_WORKER_TMP_MB"), "ISOLA_WORKER_TMP_MB"),
         },
+        Deliveries = Isola.Host.Deliveries.DeliveryOptions.FromEnvironment(),
         PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
         DatabaseRestartAttempts = int.TryParse(Environment.GetEnvironmentVariable("ISOLA_PG_RESTART_ATTEMPTS"), out var attempts) && attempts >= 0 ? attempts : 5,
         Data = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DB_MAX_RESULT_BYTES")) is { } cap

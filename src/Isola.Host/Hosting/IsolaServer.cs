@@ -303,6 +303,15 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Invocations.FunctionInvoker>();
         services.AddSingleton<InvocationForwarder>();
 
+        // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton(options.Deliveries);
+        services.AddSingleton<Deliveries.DeliveryStore>();
+        services.AddSingleton<Events.EventPublisher>();
+        services.AddSingleton<Events.ChainLimits>();
+        services.AddSingleton<Deliveries.DeliveryDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryDispatcher>());
+
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();
         services.AddSingleton<JwksCache>();
@@ -318,6 +327,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
+        app.MapEventEndpoints();
         app.MapGatewayEndpoints();
         return app;
     }

@@ -1,0 +1,322 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Isola.Host.Auth;
+using Isola.Host.Gateway;
+using Isola.Host.Hosting;
+using Isola.Host.Invocations;
+using Npgsql;
+
+namespace Isola.Host.Deliveries;
+
+/// <summary>
+/// Runs due deliveries on this node, every node alike: claims rows (<see cref="DeliveryStore.ClaimAsync"/>) as
+/// far as its concurrency allows, invokes each through the invocation core as the service caller, then deletes
+/// the row, schedules a retry with backoff, or dead-letters it. Wakes on NOTIFY, so a publish reaches a handler
+/// within one claim query; polls too, for retries coming due and notifications missed while disconnected.
+/// Leases of running deliveries are renewed, so only a node that dies loses them, to the next claim after
+/// the lease runs out.
+/// </summary>
+internal sealed partial class DeliveryDispatcher(
+    NpgsqlDataSource dataSource, DeliveryStore store, FunctionRegistry registry, FunctionInvoker invoker, DeliveryOptions options, NodeIdentity node,
+    ILogger<DeliveryDispatcher> logger) : BackgroundService
+{
+    private static readonly Caller ServiceCaller = Caller.Service(null);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    // A rescan after a notification or a finished delivery; the wakes coalesce into one.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<long, ClaimedDelivery> _running = new();
+    private readonly CancellationTokenSource _abandon = new();
+    private readonly CancellationTokenSource _drained = new();
+    private int _free = options.MaxConcurrent;
+
+    /// <summary>Deliveries running on this node now.</summary>
+    public int Running => _running.Count;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Deliveries already running get a grace period to finish once the node is told to stop.
+        await using var stopping = stoppingToken.Register(() => _abandon.CancelAfter(options.StopGrace));
+        var listening = ListenAsync(stoppingToken);
+        var renewing = RenewLeasesAsync();
+        var failing = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var wait = options.IdlePoll;
+                var free = Volatile.Read(ref _free);
+                if (free > 0)
+                {
+                    var claimed = await store.ClaimAsync(node.Id, free, stoppingToken);
+                    foreach (var delivery in claimed)
+                    {
+                        Start(delivery);
+                    }
+
+                    if (claimed.Count == free)
+                    {
+                        continue; // There may be more due: claim again as slots free up.
+                    }
+
+                    if (await store.NextDueAsync(stoppingToken) is { } due)
+                    {
+                        // Not zero: a row due now but locked by another node's claim would make this spin.
+                        wait = TimeSpan.FromTicks(Math.Clamp(due.Ticks, TimeSpan.FromMilliseconds(5).Ticks, options.IdlePoll.Ticks));
+                    }
+                }
+
+                if (failing)
+                {
+                    failing = false;
+                    LogClaimRestored(logger);
+                }
+
+                await WaitForWakeAsync(wait, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // The database is down or restarting (or something unforeseen): never crash the node; retry.
+                if (!failing)
+                {
+                    failing = true;
+                    LogClaimFailed(logger, ex.Message);
+                }
+
+                try
+                {
+                    await Task.Delay(RetryDelay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        // Let running deliveries finish (or be cancelled after the grace and handed back) before the node goes.
+        while (Volatile.Read(ref _free) < options.MaxConcurrent)
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        await _drained.CancelAsync();
+        await listening;
+        await renewing;
+    }
+
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        _drained.Dispose();
+        base.Dispose();
+    }
+
+    private void Start(ClaimedDelivery delivery)
+    {
+        Interlocked.Decrement(ref _free);
+        _running[delivery.Id] = delivery;
+        _ = Task.Run(() => RunAsync(delivery));
+    }
+
+    private async Task RunAsync(ClaimedDelivery delivery)
+    {
+        var cancellationToken = _abandon.Token;
+        try
+        {
+            if (delivery.Attempt > delivery.MaxAttempts)
+            {
+                // Only a claim after a lost lease gets here: the last allowed attempt never reported back.
+                await store.FailAsync(node.Id, delivery.Id, delivery.Attempt,
+                    $"attempt {delivery.Attempt - 1} never finished (the node running it stopped), and it was the last", retryAfter: null, cancellationToken);
+                LogDeadLettered(logger, delivery.Id, delivery.AppId, delivery.Attempt - 1, "its node stopped");
+                return;
+            }
+
+            var function = await registry.FindAsync(delivery.AppId, delivery.FunctionId.ToString("D"), cancellationToken);
+            if (function is null)
+            {
+                // Deleted since: its rows go with it (the foreign key), this one included.
+                await store.CompleteAsync([delivery.Id], cancellationToken);
+                return;
+            }
+
+            var invocation = delivery.Event is { } evt
+                ? new TriggerInvocation(function, ServiceCaller, TriggerKind.Event, EventPayload(delivery, evt), EmitDepth: evt.Depth + 1)
+                : new TriggerInvocation(function, ServiceCaller, TriggerKind.Scheduled, ScheduledPayload(delivery));
+            var outcome = await invoker.InvokeAsync(invocation, cancellationToken);
+            if (!outcome.Failed)
+            {
+                await store.CompleteAsync([delivery.Id], cancellationToken);
+                return;
+            }
+
+            var error = outcome.Describe();
+            if (delivery.Attempt >= delivery.MaxAttempts)
+            {
+                await store.FailAsync(node.Id, delivery.Id, delivery.Attempt, error, retryAfter: null, cancellationToken);
+                LogDeadLettered(logger, delivery.Id, delivery.AppId, delivery.Attempt, error);
+            }
+            else
+            {
+                var delay = Backoff.Delay(delivery.BackoffMs, delivery.Attempt, options.MaxBackoff);
+                await store.FailAsync(node.Id, delivery.Id, delivery.Attempt, error, delay, cancellationToken);
+                LogRetrying(logger, delivery.Id, delivery.AppId, delivery.Attempt, delivery.MaxAttempts, (long)delay.TotalMilliseconds, error);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await HandBackAsync(delivery);
+        }
+        catch (Exception ex)
+        {
+            // The outcome could not be written (the database went away): the lease runs out and the delivery runs again.
+            LogSettleFailed(logger, delivery.Id, ex.Message);
+        }
+        finally
+        {
+            _running.TryRemove(delivery.Id, out _);
+            Interlocked.Increment(ref _free);
+            _wake.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>A delivery cancelled because the node stops: due at once for whichever node claims it next.</summary>
+    private async Task HandBackAsync(ClaimedDelivery delivery)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await store.ReleaseAsync(node.Id, [delivery.Id], timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            LogSettleFailed(logger, delivery.Id, ex.Message);
+        }
+    }
+
+    private static JsonObject EventPayload(ClaimedDelivery delivery, PublishedEvent evt) => new()
+    {
+        ["type"] = "event",
+        ["id"] = evt.Id,
+        ["name"] = evt.Name,
+        ["data"] = JsonNode.Parse(evt.DataJson),
+        ["attempt"] = delivery.Attempt,
+        ["depth"] = evt.Depth,
+        ["publishedAt"] = evt.PublishedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+    };
+
+    private static JsonObject ScheduledPayload(ClaimedDelivery delivery) => new()
+    {
+        ["type"] = "scheduled",
+        ["id"] = delivery.Id.ToString(CultureInfo.InvariantCulture),
+        ["args"] = delivery.ArgsJson is null ? null : JsonNode.Parse(delivery.ArgsJson),
+        ["attempt"] = delivery.Attempt,
+        ["scheduledAt"] = delivery.ScheduledAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+    };
+
+    private async Task WaitForWakeAsync(TimeSpan wait, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(wait);
+        try
+        {
+            await _wake.Reader.WaitToReadAsync(timeout.Token);
+            _wake.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Nothing woke it: time to look anyway.
+        }
+    }
+
+    /// <summary>One LISTEN connection; any notification wakes the claim loop. Reconnects after a loss and rescans, since notifications were missed.</summary>
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        var lost = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, _) => _wake.Writer.TryWrite(true);
+                await using (var listen = new NpgsqlCommand($"listen {DeliveryStore.ReadyChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                _wake.Writer.TryWrite(true);
+                if (lost)
+                {
+                    lost = false;
+                    LogListenRestored(logger);
+                }
+
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                if (!lost)
+                {
+                    lost = true;
+                    LogListenFailed(logger, ex.Message);
+                }
+
+                try
+                {
+                    await Task.Delay(RetryDelay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every third of the lease, extends the leases of what runs here; until the last running delivery is done, even
+    /// while stopping, since a lease lapsing mid-grace would let a second node start it.
+    /// </summary>
+    private async Task RenewLeasesAsync()
+    {
+        using var renewal = new PeriodicTimer(options.Lease / 3);
+        try
+        {
+            while (await renewal.WaitForNextTickAsync(_drained.Token))
+            {
+                var ids = _running.Keys.ToArray();
+                if (ids.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var timeout = new CancellationTokenSource(options.Lease / 3);
+                    await store.RenewAsync(node.Id, ids, timeout.Token);
+                }
+                catch (Exception ex)
+                {
+                    LogRenewFailed(logger, ids.Length, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
