@@ -309,8 +309,13 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Deliveries.DeliveryStore>();
         services.AddSingleton<Events.EventPublisher>();
         services.AddSingleton<Events.ChainLimits>();
+        services.AddSingleton<Deliveries.TransactionHolds>();
+        services.AddSingleton<IHostCallHandler, Events.EventCallHandler>();
+        services.AddSingleton<IHostCallHandler, Scheduling.SchedulerCallHandler>();
         services.AddSingleton<Deliveries.DeliveryDispatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryDispatcher>());
+        services.AddSingleton<Deliveries.DeliveryMaintenance>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryMaintenance>());
 
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();

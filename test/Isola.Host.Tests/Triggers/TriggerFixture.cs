@@ -15,20 +15,25 @@ public sealed class TriggerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Host = await TestHost.StartAsync(options => options with { Workers = options.Workers with { Prestarted = 1 } });
-        await (await Host.Client.PostAsJsonAsync("/v1/default/db/migrations", new { name = "001_seen", sql = TestEnvironment.Fixture("triggers/001_seen.sql") }))
-            .ShouldSucceedAsync(201);
+        await AddSeenTableAsync("default");
     }
+
+    /// <summary>Creates the <c>seen</c> table in an app's database.</summary>
+    internal async Task AddSeenTableAsync(string app) =>
+        await (await Host.Client.PostAsJsonAsync($"/v1/{app}/db/migrations", new { name = "001_seen", sql = TestEnvironment.Fixture("triggers/001_seen.sql") }))
+            .ShouldSucceedAsync(201);
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
     /// <summary>A name no other test uses, for functions and events.</summary>
     internal static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
-    internal Task DeployAsync(string name, object[] triggers, string fixture = "triggers/recorder/index.ts", object? envVars = null) =>
-        DeployToAsync(Host.Client, name, triggers, fixture, envVars);
+    internal Task DeployAsync(string name, object[] triggers, string fixture = "triggers/recorder/index.ts", object? envVars = null, string app = "default") =>
+        DeployToAsync(Host.Client, name, triggers, fixture, envVars, app);
 
-    internal static async Task DeployToAsync(HttpClient admin, string name, object[] triggers, string fixture = "triggers/recorder/index.ts", object? envVars = null) =>
-        await (await admin.PostAsJsonAsync("/v1/default/functions", new
+    internal static async Task DeployToAsync(HttpClient admin, string name, object[] triggers, string fixture = "triggers/recorder/index.ts", object? envVars = null,
+        string app = "default") =>
+        await (await admin.PostAsJsonAsync($"/v1/{app}/functions", new
         {
             name,
             code = TestEnvironment.Fixture(fixture),
@@ -38,21 +43,21 @@ public sealed class TriggerFixture : IAsyncLifetime
         })).ShouldSucceedAsync(201);
 
     /// <summary>Publishes through the API and returns the event's id.</summary>
-    internal Task<string> PublishAsync(string name, object? data, string? id = null) => PublishToAsync(Host.Client, name, data, id);
+    internal Task<string> PublishAsync(string name, object? data, string? id = null, string app = "default") => PublishToAsync(Host.Client, name, data, id, app);
 
-    internal static async Task<string> PublishToAsync(HttpClient admin, string name, object? data, string? id = null)
+    internal static async Task<string> PublishToAsync(HttpClient admin, string name, object? data, string? id = null, string app = "default")
     {
         var body = id is null ? (object)new { name, data } : new { name, data, id };
-        var published = await (await admin.PostAsJsonAsync("/v1/default/events", body)).ShouldSucceedAsync(202);
+        var published = await (await admin.PostAsJsonAsync($"/v1/{app}/events", body)).ShouldSucceedAsync(202);
         return published.GetProperty("id").GetString()!;
     }
 
     /// <summary>The ctx.trigger of every invocation of <paramref name="function"/> so far, oldest first.</summary>
-    internal Task<IReadOnlyList<JsonElement>> SeenAsync(string function) => SeenAsync(Host.Client, function);
+    internal Task<IReadOnlyList<JsonElement>> SeenAsync(string function, string app = "default") => SeenAsync(Host.Client, function, app);
 
-    internal static async Task<IReadOnlyList<JsonElement>> SeenAsync(HttpClient admin, string function)
+    internal static async Task<IReadOnlyList<JsonElement>> SeenAsync(HttpClient admin, string function, string app = "default")
     {
-        var result = await (await admin.PostAsJsonAsync("/v1/default/db/query", new
+        var result = await (await admin.PostAsJsonAsync($"/v1/{app}/db/query", new
         {
             sql = "select trigger, at from seen where fn = $1 order by id",
             @params = new[] { function },
@@ -61,15 +66,15 @@ public sealed class TriggerFixture : IAsyncLifetime
     }
 
     /// <summary>Polls what <paramref name="function"/> recorded until <paramref name="done"/> holds (20 s at most), and returns it.</summary>
-    internal Task<IReadOnlyList<JsonElement>> WaitForSeenAsync(string function, Func<IReadOnlyList<JsonElement>, bool> done, string what) =>
-        WaitForSeenAsync(Host.Client, function, done, what);
+    internal Task<IReadOnlyList<JsonElement>> WaitForSeenAsync(string function, Func<IReadOnlyList<JsonElement>, bool> done, string what, string app = "default") =>
+        WaitForSeenAsync(Host.Client, function, done, what, app: app);
 
     internal static async Task<IReadOnlyList<JsonElement>> WaitForSeenAsync(HttpClient admin, string function, Func<IReadOnlyList<JsonElement>, bool> done, string what,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, string app = "default")
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         IReadOnlyList<JsonElement> seen;
-        while (!done(seen = await SeenAsync(admin, function)))
+        while (!done(seen = await SeenAsync(admin, function, app)))
         {
             if (DateTime.UtcNow > deadline)
             {
