@@ -14,7 +14,12 @@ public sealed class TriggerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Host = await TestHost.StartAsync(options => options with { Workers = options.Workers with { Prestarted = 1 } });
+        // Scheduled calls take the default backoff: short, so their retries take milliseconds.
+        Host = await TestHost.StartAsync(options => options with
+        {
+            Workers = options.Workers with { Prestarted = 1 },
+            Deliveries = options.Deliveries with { DefaultBackoffMs = 20 },
+        });
         await AddSeenTableAsync("default");
     }
 
