@@ -131,6 +131,28 @@ public sealed class EventTests(TriggerFixture fixture) : IClassFixture<TriggerFi
     }
 
     [Fact]
+    public async Task Killing_the_worker_mid_delivery_fails_that_attempt_and_the_retry_delivers()
+    {
+        var eventName = TriggerFixture.Unique("killed");
+        var function = TriggerFixture.Unique("ev-killed");
+        await fixture.DeployAsync(function, [new { type = "event", eventName, backoffMs = 20 }]);
+        await fixture.PublishAsync(eventName, new { sleepMs = 60_000 });
+
+        // Attempt 1 is under way (recorded, now sleeping): SIGKILL its worker.
+        await fixture.WaitForSeenAsync(function, s => s.Count >= 1, "attempt 1 starting");
+        var deployed = await Host.Server.Services.GetRequiredService<Isola.Host.Gateway.FunctionRegistry>().FindAsync("default", function, CancellationToken.None);
+        var worker = Assert.Single(Host.Server.Services.GetRequiredService<Isola.Host.Workers.WorkerSupervisor>().WorkersOf(deployed!.Id));
+        System.Diagnostics.Process.GetProcessById(worker.Pid).Kill();
+
+        var seen = await fixture.WaitForSeenAsync(function, s => s.Count >= 2, "the retry");
+        Assert.Equal([1, 2], seen.Select(e => e.GetProperty("attempt").GetInt32()));
+        await fixture.WaitUntilSettledAsync(function);
+        var records = await LogsAsync(function, 2);
+        Assert.Equal("WORKER_CRASHED", records[^1].GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(200, records[0].GetProperty("status").GetInt32());
+    }
+
+    [Fact]
     public async Task Publishing_bad_input_gets_a_400_naming_the_field()
     {
         var missing = await (await Host.Client.PostAsJsonAsync("/v1/default/events", new { data = new { x = 1 } })).ShouldFailAsync(400, "INVALID_REQUEST");
