@@ -68,9 +68,14 @@ internal static class EventEndpoints
         }
 
         data ??= "null";
-        if (EventPublisher.DataProblem(data) is { } dataProblem)
+        if (EventPublisher.DataSizeProblem(data) is { } tooLarge)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, "data " + dataProblem) { Field = "data" };
+            throw new ApiException(413, ErrorCodes.PayloadTooLarge, "data " + tooLarge) { Field = "data" };
+        }
+
+        if (EventPublisher.DataContentProblem(data) is { } unstorable)
+        {
+            throw ApiException.InvalidField("data", unstorable);
         }
 
         var result = await publisher.PublishAsync(app, id, name, data, depth: 0, heldXid: null, http.RequestAborted);

@@ -44,9 +44,14 @@ internal sealed class EventCallHandler(EventPublisher publisher, TransactionHold
         }
 
         var data = args.TryGetProperty("data", out var dataElement) ? dataElement.GetRawText() : "null";
-        if (EventPublisher.DataProblem(data) is { } dataProblem)
+        if (EventPublisher.DataSizeProblem(data) is { } tooLarge)
         {
-            throw new HostCallException("PAYLOAD_TOO_LARGE", "the event's data " + dataProblem);
+            throw new HostCallException("PAYLOAD_TOO_LARGE", "the event's data " + tooLarge);
+        }
+
+        if (EventPublisher.DataContentProblem(data) is { } unstorable)
+        {
+            throw new HostCallException("INVALID_ARGS", "the event's data " + unstorable);
         }
 
         var heldXid = await holds.HeldXidAsync(call, cancellationToken);

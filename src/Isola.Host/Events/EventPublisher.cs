@@ -46,10 +46,26 @@ internal sealed partial class EventPublisher(DeliveryStore store, ILogger<EventP
         : $"must be 1-{MaxIdLength} characters without control characters";
 
     /// <summary>Why <paramref name="dataJson"/> is too large to publish, or null.</summary>
-    public static string? DataProblem(string dataJson)
+    public static string? DataSizeProblem(string dataJson)
     {
         var bytes = System.Text.Encoding.UTF8.GetByteCount(dataJson);
         return bytes <= MaxDataBytes ? null : $"is {bytes} bytes of JSON; the limit is {MaxDataBytes}";
+    }
+
+    /// <summary>Why <paramref name="dataJson"/> (valid JSON) cannot be stored, or null: jsonb refuses the NUL character.</summary>
+    public static string? DataContentProblem(string dataJson)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(dataJson));
+        while (reader.Read())
+        {
+            if (reader.TokenType is System.Text.Json.JsonTokenType.String or System.Text.Json.JsonTokenType.PropertyName &&
+                reader.ValueIsEscaped && reader.GetString()!.Contains('\0', StringComparison.Ordinal))
+            {
+                return "holds the character \\u0000, which PostgreSQL's jsonb cannot store";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

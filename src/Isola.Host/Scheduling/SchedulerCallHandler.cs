@@ -65,9 +65,14 @@ internal sealed class SchedulerCallHandler(DeliveryStore store, FunctionRegistry
         var function = await registry.FindAsync(call.Grant.AppId, name, cancellationToken)
             ?? throw new HostCallException(Api.ErrorCodes.FunctionNotFound, $"app '{call.Grant.AppId}' has no function '{name}' to schedule");
         var argsJson = args.TryGetProperty("args", out var argsElement) ? argsElement.GetRawText() : "null";
-        if (Events.EventPublisher.DataProblem(argsJson) is { } tooLarge)
+        if (Events.EventPublisher.DataSizeProblem(argsJson) is { } tooLarge)
         {
             throw new HostCallException("PAYLOAD_TOO_LARGE", "the scheduled call's args " + tooLarge);
+        }
+
+        if (Events.EventPublisher.DataContentProblem(argsJson) is { } unstorable)
+        {
+            throw new HostCallException("INVALID_ARGS", "the scheduled call's args " + unstorable);
         }
 
         var heldXid = await holds.HeldXidAsync(call, cancellationToken);

@@ -19,6 +19,7 @@ public sealed partial class DocExampleTests
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
+    [InlineData("docs/triggers.md", new[] { "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
         var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, document));

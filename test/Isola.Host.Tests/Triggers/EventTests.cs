@@ -167,6 +167,8 @@ public sealed class EventTests(TriggerFixture fixture) : IClassFixture<TriggerFi
         Assert.Equal("id", badId.GetProperty("field").GetString());
         var huge = await (await Host.Client.PostAsJsonAsync("/v1/default/events", new { name = "a", data = new string('x', 260 * 1024) })).ShouldFailAsync(413, "PAYLOAD_TOO_LARGE");
         Assert.Contains("data", huge.GetProperty("message").GetString());
+        var nul = await (await Host.Client.PostAsJsonAsync("/v1/default/events", new { name = "a", data = new { text = "a\u0000b" } })).ShouldFailAsync(400, "INVALID_REQUEST");
+        Assert.Equal("data", nul.GetProperty("field").GetString());
         await (await Host.Client.PostAsJsonAsync("/v1/no-such-app/events", new { name = "a" })).ShouldFailAsync(404, "APP_NOT_FOUND");
         await (await Host.Client.PostAsync("/v1/default/events/dead/12x/retry", null)).ShouldFailAsync(404, "NOT_FOUND");
         await (await Host.Anonymous.PostAsJsonAsync("/v1/default/events", new { name = "a" })).ShouldFailAsync(401, "AUTH_REQUIRED");
