@@ -23,6 +23,9 @@ internal sealed partial class DeliveryDispatcher
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record how delivery {Id} ended ({Reason}); it runs again once its lease runs out")]
     private static partial void LogSettleFailed(ILogger logger, long id, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not mark {Count} deliveries delivered ({Reason}); they run again once their leases run out")]
+    private static partial void LogCompleteFailed(ILogger logger, int count, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the leases of {Count} running deliveries ({Reason})")]
     private static partial void LogRenewFailed(ILogger logger, int count, string reason);
 }

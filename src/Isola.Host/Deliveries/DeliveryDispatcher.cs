@@ -19,8 +19,8 @@ namespace Isola.Host.Deliveries;
 /// the lease runs out.
 /// </summary>
 internal sealed partial class DeliveryDispatcher(
-    NpgsqlDataSource dataSource, DeliveryStore store, FunctionRegistry registry, FunctionInvoker invoker, DeliveryOptions options, NodeIdentity node,
-    ILogger<DeliveryDispatcher> logger) : BackgroundService
+    NpgsqlDataSource dataSource, DeliveryStore store, ReadySignal ready, FunctionRegistry registry, FunctionInvoker invoker, DeliveryOptions options,
+    NodeIdentity node, ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
     private static readonly Caller ServiceCaller = Caller.Service(null);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
@@ -28,6 +28,9 @@ internal sealed partial class DeliveryDispatcher(
     // A rescan after a notification or a finished delivery; the wakes coalesce into one.
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<long, ClaimedDelivery> _running = new();
+
+    // Delivered rows, deleted in batches: one statement for all that finished while the last one ran.
+    private readonly Channel<long> _delivered = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _abandon = new();
     private readonly CancellationTokenSource _drained = new();
     private int _free = options.MaxConcurrent;
@@ -39,8 +42,11 @@ internal sealed partial class DeliveryDispatcher(
     {
         // Deliveries already running get a grace period to finish once the node is told to stop.
         await using var stopping = stoppingToken.Register(() => _abandon.CancelAfter(options.StopGrace));
+        Action wake = () => _wake.Writer.TryWrite(true);
+        ready.Raised += wake;
         var listening = ListenAsync(stoppingToken);
         var renewing = RenewLeasesAsync();
+        var completing = CompleteDeliveredAsync();
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -106,9 +112,12 @@ internal sealed partial class DeliveryDispatcher(
             await Task.Delay(20, CancellationToken.None);
         }
 
+        ready.Raised -= wake;
+        _delivered.Writer.TryComplete();
         await _drained.CancelAsync();
         await listening;
         await renewing;
+        await completing;
     }
 
     public override void Dispose()
@@ -143,7 +152,7 @@ internal sealed partial class DeliveryDispatcher(
             if (function is null)
             {
                 // Deleted since: its rows go with it (the foreign key), this one included.
-                await store.CompleteAsync([delivery.Id], cancellationToken);
+                _delivered.Writer.TryWrite(delivery.Id);
                 return;
             }
 
@@ -153,7 +162,7 @@ internal sealed partial class DeliveryDispatcher(
             var outcome = await invoker.InvokeAsync(invocation, cancellationToken);
             if (!outcome.Failed)
             {
-                await store.CompleteAsync([delivery.Id], cancellationToken);
+                _delivered.Writer.TryWrite(delivery.Id);
                 return;
             }
 
@@ -245,7 +254,13 @@ internal sealed partial class DeliveryDispatcher(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => _wake.Writer.TryWrite(true);
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Payload != ready.Payload)
+                    {
+                        _wake.Writer.TryWrite(true); // this node's own news came in process already
+                    }
+                };
                 await using (var listen = new NpgsqlCommand($"listen {DeliveryStore.ReadyChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
@@ -284,6 +299,35 @@ internal sealed partial class DeliveryDispatcher(
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Deletes delivered rows: whatever finished while the previous delete ran goes in the next one, so a burst
+    /// costs a few statements, not one per delivery. A delete that fails leaves rows whose lease runs out and which
+    /// are delivered again (at least once).
+    /// </summary>
+    private async Task CompleteDeliveredAsync()
+    {
+        var batch = new List<long>();
+        while (await _delivered.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < 1000 && _delivered.Reader.TryRead(out var id))
+            {
+                batch.Add(id);
+            }
+
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await store.CompleteAsync([.. batch], timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                LogCompleteFailed(logger, batch.Count, ex.Message);
+            }
+
+            batch.Clear();
         }
     }
 

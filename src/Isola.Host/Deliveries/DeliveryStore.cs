@@ -8,9 +8,9 @@ namespace Isola.Host.Deliveries;
 /// in one statement, nodes claim due rows with <c>FOR UPDATE SKIP LOCKED</c> under a lease, and every time that
 /// must agree across nodes is the database's clock.
 /// </summary>
-internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions options)
+internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions options, ReadySignal ready)
 {
-    /// <summary>NOTIFY channel: a delivery became ready somewhere; every node's dispatcher looks for due rows.</summary>
+    /// <summary>NOTIFY channel: a delivery became ready somewhere; every node's dispatcher looks for due rows (<see cref="ReadySignal"/>).</summary>
     public const string ReadyChannel = "isola_deliveries";
 
     /// <summary>How a publish went: <see cref="ChainLimit"/> is null when the app does not exist.</summary>
@@ -22,8 +22,8 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
 
     /// <summary>
     /// Stores the event and one delivery per function of the app whose current version subscribes to
-    /// <paramref name="name"/>, in one statement (so one transaction): the event is durable, fanned out and
-    /// announced (NOTIFY, sent at commit) together, or not at all. A repeated id stores nothing. With
+    /// <paramref name="name"/>, in one statement (so one transaction): the event is durable and fanned out
+    /// together, or not at all; then the dispatchers are woken. A repeated id stores nothing. With
     /// <paramref name="heldXid"/> the rows wait for that app transaction (decision 018) and nobody is woken.
     /// An event deeper than the app's chain limit is not stored.
     /// </summary>
@@ -49,8 +49,7 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
                 order by f.id
                 returning 1
             )
-            select (select chain_limit from app), (select count(*) from stored)::int, (select count(*) from fanned)::int,
-                   (select pg_notify('isola_deliveries', '') where $7::text is null and exists (select 1 from fanned))
+            select (select chain_limit from app), (select count(*) from stored)::int, (select count(*) from fanned)::int
             """);
         command.Parameters.Add(Text(appId));
         command.Parameters.Add(Text(id));
@@ -63,7 +62,13 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
         command.Parameters.Add(new NpgsqlParameter { Value = options.DefaultBackoffMs, NpgsqlDbType = NpgsqlDbType.Integer });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new PublishResult(reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.GetInt32(1) > 0, reader.GetInt32(2));
+        var result = new PublishResult(reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.GetInt32(1) > 0, reader.GetInt32(2));
+        if (heldXid is null && result.Subscribers > 0)
+        {
+            ready.Raise();
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -80,7 +85,7 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
                 from (select coalesce($4, now() + $5) as at) as due
                 returning id
             )
-            select id, (select pg_notify('isola_deliveries', '') where $6::text is null) from stored
+            select id from stored
             """);
         command.Parameters.Add(Text(appId));
         command.Parameters.Add(new NpgsqlParameter { Value = functionId, NpgsqlDbType = NpgsqlDbType.Uuid });
@@ -90,7 +95,13 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
         command.Parameters.Add(Text(heldXid));
         command.Parameters.Add(new NpgsqlParameter { Value = options.DefaultMaxAttempts, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter { Value = options.DefaultBackoffMs, NpgsqlDbType = NpgsqlDbType.Integer });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (heldXid is null)
+        {
+            ready.Raise();
+        }
+
+        return id;
     }
 
     /// <summary>Removes a scheduled call that has not started (or is dead); false when there is none such in the app.</summary>
@@ -109,7 +120,7 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     /// </summary>
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string nodeId, int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var batch = Relaxed("""
             with due as (
                 select id, app_id, event_id from isola.deliveries
                 where state in ('ready', 'running') and due_at <= now()
@@ -123,11 +134,12 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
             where d.id = due.id
             returning d.id, d.app_id, d.kind, d.function_id, d.attempts, d.max_attempts, d.backoff_ms, d.scheduled_at, d.args::text,
                       e.id, e.name, e.data::text, e.depth, e.published_at
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = options.Lease, NpgsqlDbType = NpgsqlDbType.Interval });
-        command.Parameters.Add(Text(nodeId));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            """,
+            new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer },
+            new NpgsqlParameter { Value = options.Lease, NpgsqlDbType = NpgsqlDbType.Interval },
+            Text(nodeId));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         var claimed = new List<ClaimedDelivery>();
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -152,60 +164,46 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     }
 
     /// <summary>Extends the leases of what this node is running, so nobody else takes them while they run.</summary>
-    public async Task RenewAsync(string nodeId, long[] ids, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(
-            "update isola.deliveries set due_at = now() + $3 where id = any($1) and leased_by = $2 and state = 'running'");
-        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(Text(nodeId));
-        command.Parameters.Add(new NpgsqlParameter { Value = options.Lease, NpgsqlDbType = NpgsqlDbType.Interval });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public async Task RenewAsync(string nodeId, long[] ids, CancellationToken cancellationToken) =>
+        await ExecuteRelaxedAsync("update isola.deliveries set due_at = now() + $3 where id = any($1) and leased_by = $2 and state = 'running'", cancellationToken,
+            Ids(ids), Text(nodeId), new NpgsqlParameter { Value = options.Lease, NpgsqlDbType = NpgsqlDbType.Interval });
 
     /// <summary>Delivered: the rows go. A row another node took over after a lost lease goes too; it was delivered.</summary>
-    public async Task CompleteAsync(long[] ids, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("delete from isola.deliveries where id = any($1)");
-        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public async Task CompleteAsync(long[] ids, CancellationToken cancellationToken) =>
+        await ExecuteRelaxedAsync("delete from isola.deliveries where id = any($1)", cancellationToken, Ids(ids));
 
     /// <summary>
     /// A failed attempt: due again after <paramref name="retryAfter"/>, or dead-lettered when that is null. Only
     /// while the attempt is still this node's (a lease lost meanwhile means another node owns the row now).
     /// </summary>
-    public async Task FailAsync(string nodeId, long id, int attempt, string error, TimeSpan? retryAfter, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
+    public async Task FailAsync(string nodeId, long id, int attempt, string error, TimeSpan? retryAfter, CancellationToken cancellationToken) =>
+        await ExecuteRelaxedAsync("""
             update isola.deliveries
             set state = case when $5::interval is null then 'dead' else 'ready' end,
                 due_at = case when $5::interval is null then due_at else now() + $5 end,
                 dead_at = case when $5::interval is null then now() end,
                 last_error = $4, leased_by = null
             where id = $1 and leased_by = $2 and attempts = $3 and state = 'running'
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(Text(nodeId));
-        command.Parameters.Add(new NpgsqlParameter { Value = attempt, NpgsqlDbType = NpgsqlDbType.Integer });
-        command.Parameters.Add(Text(error.Length > 2000 ? error[..2000] : error));
-        command.Parameters.Add(new NpgsqlParameter { Value = retryAfter is { } delay ? delay : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+            """,
+            cancellationToken,
+            new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint },
+            Text(nodeId),
+            new NpgsqlParameter { Value = attempt, NpgsqlDbType = NpgsqlDbType.Integer },
+            Text(error.Length > 2000 ? error[..2000] : error),
+            new NpgsqlParameter { Value = retryAfter is { } delay ? delay : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Interval });
 
     /// <summary>The node is stopping: hand back what it had not finished, due now and with the attempt not counted.</summary>
     public async Task ReleaseAsync(string nodeId, long[] ids, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            with released as (
-                update isola.deliveries set state = 'ready', due_at = now(), attempts = attempts - 1, leased_by = null
-                where id = any($1) and leased_by = $2 and state = 'running'
-                returning 1
-            )
-            select pg_notify('isola_deliveries', '') where exists (select 1 from released)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(Text(nodeId));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var released = await ExecuteRelaxedAsync("""
+            update isola.deliveries set state = 'ready', due_at = now(), attempts = attempts - 1, leased_by = null
+            where id = any($1) and leased_by = $2 and state = 'running'
+            """,
+            cancellationToken, Ids(ids), Text(nodeId));
+        if (released > 0)
+        {
+            ready.Raise();
+        }
     }
 
     /// <summary>The newest dead letters of an app, events and scheduled calls alike.</summary>
@@ -241,45 +239,45 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     /// <summary>Makes a dead letter due now with a fresh set of attempts; false when the app has no such dead letter.</summary>
     public async Task<bool> RetryDeadAsync(string appId, long id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            with revived as (
-                update isola.deliveries set state = 'ready', due_at = now(), attempts = 0, dead_at = null
-                where app_id = $1 and id = $2 and state = 'dead'
-                returning 1
-            )
-            select count(*)::int, (select pg_notify('isola_deliveries', '') where exists (select 1 from revived)) from revived
-            """);
+        await using var command = dataSource.CreateCommand(
+            "update isola.deliveries set state = 'ready', due_at = now(), attempts = 0, dead_at = null where app_id = $1 and id = $2 and state = 'dead'");
         command.Parameters.Add(Text(appId));
         command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint });
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        ready.Raise();
+        return true;
     }
 
     /// <summary>
     /// The app transaction <paramref name="xid"/> ended: when it committed, what it held becomes ready (and
-    /// nodes are woken); when it rolled back, what it held is gone, as if never emitted or scheduled.
+    /// nodes are woken); when it rolled back, what it held is gone, as if never emitted or scheduled. Needs no
+    /// WAL flush of its own: rows a crash left held are settled again from the transaction's status.
     /// </summary>
     public async Task SettleHoldAsync(string appId, string xid, bool committed, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(committed
+        var settled = await ExecuteRelaxedAsync(committed
             ? """
               with events as (
                   update isola.events set held_xid = null where app_id = $1 and held_xid = $2::xid8
-              ), released as (
-                  update isola.deliveries set state = 'ready', held_xid = null
-                  where app_id = $1 and held_xid = $2::xid8 and state = 'held'
-                  returning 1
               )
-              select pg_notify('isola_deliveries', '') where exists (select 1 from released)
+              update isola.deliveries set state = 'ready', held_xid = null
+              where app_id = $1 and held_xid = $2::xid8 and state = 'held'
               """
             : """
               with deliveries as (
                   delete from isola.deliveries where app_id = $1 and held_xid = $2::xid8 and state = 'held'
               )
               delete from isola.events where app_id = $1 and held_xid = $2::xid8
-              """);
-        command.Parameters.Add(Text(appId));
-        command.Parameters.Add(Text(xid));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+              """,
+            cancellationToken, Text(appId), Text(xid));
+        if (committed && settled > 0)
+        {
+            ready.Raise();
+        }
     }
 
     /// <summary>App transactions that have held rows for longer than <see cref="DeliveryOptions.HoldCheckAfter"/>.</summary>
@@ -302,20 +300,44 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     }
 
     /// <summary>Forgets event ids past their retention (once nothing is left to deliver) and dead letters past theirs.</summary>
-    public async Task ExpireAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
+    public async Task ExpireAsync(CancellationToken cancellationToken) =>
+        await ExecuteRelaxedAsync("""
             with dead as (
                 delete from isola.deliveries where state = 'dead' and dead_at < now() - $2
             )
             delete from isola.events e
             where e.published_at < now() - $1 and e.held_xid is null
               and not exists (select 1 from isola.deliveries d where d.app_id = e.app_id and d.event_id = e.id)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = options.EventRetention, NpgsqlDbType = NpgsqlDbType.Interval });
-        command.Parameters.Add(new NpgsqlParameter { Value = options.DeadLetterRetention, NpgsqlDbType = NpgsqlDbType.Interval });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            """,
+            cancellationToken,
+            new NpgsqlParameter { Value = options.EventRetention, NpgsqlDbType = NpgsqlDbType.Interval },
+            new NpgsqlParameter { Value = options.DeadLetterRetention, NpgsqlDbType = NpgsqlDbType.Interval });
+
+    /// <summary>
+    /// A statement whose commit does not wait for the WAL to reach the disk (<c>synchronous_commit = off</c> for its
+    /// transaction only). For the dispatchers' own bookkeeping, which a crash may roll back by a few milliseconds
+    /// without harm: a lost claim or renewal is claimed again, a lost completion is delivered again (at least once).
+    /// Never for a publish or a schedule, which must be on disk before their caller hears of them.
+    /// </summary>
+    private NpgsqlBatch Relaxed(string sql, params NpgsqlParameter[] parameters)
+    {
+        var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("select set_config('synchronous_commit', 'off', true)"));
+        var statement = new NpgsqlBatchCommand(sql);
+        statement.Parameters.AddRange(parameters);
+        batch.BatchCommands.Add(statement);
+        return batch;
     }
+
+    /// <summary>Runs a <see cref="Relaxed"/> statement; returns the rows it changed.</summary>
+    private async Task<int> ExecuteRelaxedAsync(string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters)
+    {
+        await using var batch = Relaxed(sql, parameters);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return batch.BatchCommands[1].RecordsAffected;
+    }
+
+    private static NpgsqlParameter Ids(long[] ids) => new() { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
 
     private static DeliveryKind ParseKind(string kind) => kind == "scheduled" ? DeliveryKind.Scheduled : DeliveryKind.Event;
 

@@ -306,6 +306,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton(options.Deliveries);
+        services.AddSingleton<Deliveries.ReadySignal>();
         services.AddSingleton<Deliveries.DeliveryStore>();
         services.AddSingleton<Events.EventPublisher>();
         services.AddSingleton<Events.ChainLimits>();
