@@ -1,25 +1,25 @@
 // Isola worker entry: `deno run ... runtime/bootstrap.ts <workerDir>` (flags in PROTOCOL.md).
 // Listens on <workerDir>/worker.sock, prints ISOLA_READY, then serves control endpoints and
 // invocations of the one function loaded through /__isola/load.
-import { NativeResponse } from "./src/natives.ts";
 import { logError, patchConsole, patchStreams, writeLine } from "./src/logs.ts";
 import { installEnv, setTmpVar } from "./src/env.ts";
 import { loadAsyncContext } from "./src/context.ts";
 import { setIdleHook } from "./src/activity.ts";
 import { keepInTmp, setTmpDir, wipeTmp } from "./src/tmp.ts";
 import { installNodeListen } from "./src/node-listen.ts";
-import { handleInvocation, targetOf, warmUp } from "./src/invoke.ts";
+import { handleInvocation, runtimeError, targetOf, warmUp } from "./src/invoke.ts";
 import { handleControl } from "./src/control.ts";
 import { connectHost, setHostSocket } from "./src/host-calls.ts";
 import { installNodeSandbox, installSandbox, sandboxOptions } from "./src/sandbox.ts";
+import { CONTROL_PREFIX, HOST_SOCKET, READY_LINE, WORKER_SOCKET } from "./src/protocol.ts";
 
 const workerDir = Deno.args[0]?.replace(/\/+$/, "");
 if (!workerDir) {
   console.error("usage: bootstrap.ts <workerDir>");
   Deno.exit(2);
 }
-const socketPath = `${workerDir}/worker.sock`;
-setHostSocket(`${workerDir}/host.sock`);
+const socketPath = `${workerDir}/${WORKER_SOCKET}`;
+setHostSocket(`${workerDir}/${HOST_SOCKET}`);
 const tmpDir = `${workerDir}/tmp`;
 
 // Taken before the bundle can replace it with the capturing version.
@@ -89,20 +89,17 @@ function startDeferred(): Promise<void> {
 serve({
   path: socketPath,
   onListen() {
-    writeLine("ISOLA_READY");
+    writeLine(READY_LINE);
     // After the current turn, so the READY line is out before the imports start.
     setTimeout(startDeferred, 0);
   },
   onError(error) {
     logError(error, "runtime error");
-    return new NativeResponse(JSON.stringify({ message: String(error) }), {
-      status: 500,
-      headers: { "content-type": "application/json", "x-isola-error": "FUNCTION_ERROR" },
-    });
+    return runtimeError(500, "FUNCTION_ERROR", String(error));
   },
 }, (req, info) => {
   const target = targetOf(req.url);
-  if (target.startsWith("/__isola/")) {
+  if (target.startsWith(CONTROL_PREFIX)) {
     const query = target.indexOf("?");
     return handleControl(req, query < 0 ? target : target.slice(0, query), startDeferred());
   }

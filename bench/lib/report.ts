@@ -347,7 +347,7 @@ const fmtCompared = (b: Budget): string => {
   });
 }
 
-// Issue 9: a function doing one indexed primary-key select per request, against the hello function.
+// Not a budget id: a function doing one indexed primary-key select per request, against the hello function.
 {
   const problem = loadProblem("isola-pk", "throughput") ?? loadProblem("isola", "throughput");
   const pk = servers["isola-pk"].throughput.medianRps;
@@ -419,7 +419,7 @@ const fmtCompared = (b: Budget): string => {
   });
 }
 
-// Not a budget: what verifying an end-user JWT adds at the gateway (issue 4), same run, c=1.
+// Not a budget: what verifying an end-user JWT (feature A1) adds at the gateway, same run, c=1.
 const jwtP50 = servers["isola-jwt"].latency.medianP50Ms;
 const plainP50 = servers.isola.latency.medianP50Ms;
 const jwtLine = jwtP50 !== null && plainP50 !== null && loadProblem("isola-jwt", "latency") === null

@@ -8,6 +8,7 @@ import { installServeCapture } from "./deno-serve.ts";
 import { installUpgradePatch } from "./websocket.ts";
 import { detectShape } from "./shapes.ts";
 import { setBootFailure, setInvoker } from "./invoke.ts";
+import { HEALTH_PATH, LOAD_PATH, SHUTDOWN_PATH } from "./protocol.ts";
 
 type LoadState = "idle" | "loading" | "loaded" | "failed";
 
@@ -108,11 +109,11 @@ async function shutdown(req: Request): Promise<Response> {
 
 export function handleControl(req: Request, path: string, ready: Promise<void>): Promise<Response> | Response {
   switch (`${req.method} ${path}`) {
-    case "POST /__isola/load":
+    case `POST ${LOAD_PATH}`:
       return load(req, ready);
-    case "GET /__isola/health":
+    case `GET ${HEALTH_PATH}`:
       return health();
-    case "POST /__isola/shutdown":
+    case `POST ${SHUTDOWN_PATH}`:
       return shutdown(req);
     default:
       return json(404, { error: { message: `unknown control endpoint ${req.method} ${path}` } });

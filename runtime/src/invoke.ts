@@ -6,9 +6,11 @@ import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
 import { beginInvocation, settleInvocation } from "./activity.ts";
 import { rememberOriginal } from "./websocket.ts";
+import {
+  CALLER_HEADER, CAPABILITY_HEADER, DEADLINE_HEADER, ENVELOPE_PREFIX, ERROR_HEADER, INVOCATION_ID_HEADER, ORIGIN_HEADER,
+  SUBPATH_HEADER, TRIGGER_HEADER,
+} from "./protocol.ts";
 
-const ENVELOPE = "x-isola-";
-const ERROR_HEADER = "x-isola-error";
 
 let invoker: Invoke | null = null;
 let bootFailure: string | null = null;
@@ -28,10 +30,15 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
+/** An error of the runtime itself: marked with x-isola-error, one body shape {error: {message, stack?}}. */
+export function runtimeError(status: number, code: string, message: string, stack?: string): Response {
+  return json(status, { error: stack === undefined ? { message } : { message, stack } }, { [ERROR_HEADER]: code });
+}
+
 export function functionError(error: unknown): Response {
   const message = error instanceof Error ? error.message : String(error);
   const stack = error instanceof Error ? (error.stack ?? "") : "";
-  return json(500, { message, stack }, { [ERROR_HEADER]: "FUNCTION_ERROR" });
+  return runtimeError(500, "FUNCTION_ERROR", message, stack);
 }
 
 /** The request target (path + query) of a Deno.serve request, whatever form it arrived in. */
@@ -106,16 +113,16 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
   const headers = new NativeHeaders();
   const envelope = new Map<string, string>();
   for (const [name, value] of raw.headers) {
-    if (name.startsWith(ENVELOPE)) envelope.set(name, value);
+    if (name.startsWith(ENVELOPE_PREFIX)) envelope.set(name, value);
     else headers.append(name, value);
   }
   const rawUrl = raw.url;
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
   const origin = parseOrigin(
-    envelope.get("x-isola-origin") ?? null,
+    envelope.get(ORIGIN_HEADER) ?? null,
     parseOrigin(`http://${headers.get("host") || "localhost"}`, "http://localhost"),
   );
-  const deadline = Number(envelope.get("x-isola-deadline"));
+  const deadline = Number(envelope.get(DEADLINE_HEADER));
   let signal = raw.signal;
   if (Number.isFinite(deadline) && deadline > 0) {
     signal = deadlineSignal(signal, deadline, info.completed);
@@ -131,16 +138,16 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
   const request = new NativeRequest(origin + targetOf(rawUrl), init);
   rememberOriginal(request, raw);
   return {
-    id: envelope.get("x-isola-invocation-id") || crypto.randomUUID(),
+    id: envelope.get(INVOCATION_ID_HEADER) || crypto.randomUUID(),
     request,
-    subpath: envelope.get("x-isola-subpath") ?? "",
+    subpath: envelope.get(SUBPATH_HEADER) ?? "",
     deadline: Number.isFinite(deadline) && deadline > 0 ? deadline : null,
-    caller: parseCaller(envelope.get("x-isola-caller") ?? null),
+    caller: parseCaller(envelope.get(CALLER_HEADER) ?? null),
     info,
-    capability: envelope.get("x-isola-capability") || null,
+    capability: envelope.get(CAPABILITY_HEADER) || null,
     pendingWork: 0,
     responded: false,
-    trigger: envelope.get("x-isola-trigger") || "http",
+    trigger: envelope.get(TRIGGER_HEADER) || "http",
     payload: null,
   };
 }
@@ -192,9 +199,7 @@ function passThrough(result: unknown): Response {
 export async function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
   const invoke = invoker;
   if (!invoke) {
-    return json(503, { message: bootFailure ?? "no function is loaded in this worker" }, {
-      [ERROR_HEADER]: "BOOT_ERROR",
-    });
+    return runtimeError(503, "BOOT_ERROR", bootFailure ?? "no function is loaded in this worker");
   }
   // In flight until the response body has been sent, not just until the handler returned.
   const end = beginInvocation();
@@ -233,9 +238,9 @@ export async function warmUp(): Promise<void> {
   const raw = new NativeRequest("http://localhost/__warm?x=1", {
     method: "POST",
     headers: {
-      "x-isola-invocation-id": "warm",
-      "x-isola-origin": "http://localhost",
-      "x-isola-deadline": String(Date.now() + 60_000),
+      [INVOCATION_ID_HEADER]: "warm",
+      [ORIGIN_HEADER]: "http://localhost",
+      [DEADLINE_HEADER]: String(Date.now() + 60_000),
       "content-type": "text/plain",
     },
     body: "warm",

@@ -3,6 +3,7 @@
 // Deno.stdout. Records name the invocation they belong to (AsyncLocalStorage, see context.ts).
 import { currentInvocation } from "./context.ts";
 import type { FunctionLogger, LogLevel } from "./types.ts";
+import { LOG_INVOCATION_KEY, LOG_KIND, LOG_KIND_KEY, LOG_LEVEL_KEY, LOG_MESSAGE_KEY, LOG_TIMESTAMP_KEY } from "./protocol.ts";
 
 // Saved before anything is patched, so the function cannot redirect or break the channel.
 const realStdout = Deno.stdout;
@@ -26,7 +27,9 @@ const RUNTIME_NOISE = "Deno.serve: request.signal aborts on successful responses
 export function emit(level: LogLevel, msg: string, inv?: string | null): void {
   if (level === "warn" && msg.startsWith(RUNTIME_NOISE)) return;
   const id = inv === undefined ? (currentInvocation()?.id ?? null) : inv;
-  writeLine(JSON.stringify({ t: "log", inv: id, level, msg, ts: Date.now() }));
+  writeLine(JSON.stringify({
+    [LOG_KIND_KEY]: LOG_KIND, [LOG_INVOCATION_KEY]: id, [LOG_LEVEL_KEY]: level, [LOG_MESSAGE_KEY]: msg, [LOG_TIMESTAMP_KEY]: Date.now(),
+  }));
 }
 
 function show(value: unknown): string {

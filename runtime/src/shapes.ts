@@ -6,6 +6,7 @@ import { logError } from "./logs.ts";
 import { capturedServe } from "./deno-serve.ts";
 import { nodeInvoke, nodeListening, nodeTarget } from "./node-listen.ts";
 import { type ScriptHandler, scriptInvoke } from "./script-handler.ts";
+import { SCRIPT_HANDLER_EXPORT } from "./protocol.ts";
 
 export interface Detected {
   shape: Shape;
@@ -77,7 +78,7 @@ export async function detectShape(
     };
   }
 
-  const script = mod.__isolaScriptHandler;
+  const script = mod[SCRIPT_HANDLER_EXPORT];
   if (typeof script === "function") {
     return { shape: "script-handler", invoke: scriptInvoke(script as ScriptHandler, fn.info, fn.env, fn.bindings) };
   }

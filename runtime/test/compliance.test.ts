@@ -102,7 +102,7 @@ for (const fixture of FIXTURES) {
     const body = await res.text();
     if (fixture.runtimeCatchesThrow) {
       assertEquals(res.headers.get("x-isola-error"), "FUNCTION_ERROR");
-      const error = JSON.parse(body);
+      const { error } = JSON.parse(body);
       assertEquals(error.message, "boom");
       assertMatch(error.stack, /^Error: boom\n\s+at /);
     } else {

@@ -110,7 +110,7 @@ Deno.test({
       const res = await w.invoke("/hello/not-a-response", { envelope: { "x-isola-invocation-id": "nr-1" } });
       assertEquals(res.status, 500);
       assertEquals(res.headers.get("x-isola-error"), "FUNCTION_ERROR");
-      assertMatch((await res.json()).message, /instead of a Response/);
+      assertMatch((await res.json()).error.message, /instead of a Response/);
       await w.waitForLog((l) => l.inv === "nr-1" && l.level === "error");
     }),
 });
@@ -123,7 +123,7 @@ Deno.test({
       const res = await w.invoke("/hello");
       assertEquals(res.status, 503);
       assertEquals(res.headers.get("x-isola-error"), "BOOT_ERROR");
-      assert(typeof (await res.json()).message === "string");
+      assert(typeof (await res.json()).error.message === "string");
       const health = await w.control("GET", "/__isola/health");
       assertEquals(health.status, 200);
       const stats = await health.json();
@@ -168,7 +168,7 @@ Deno.test({
       const call = await w.invoke("/fn");
       assertEquals(call.status, 503);
       assertEquals(call.headers.get("x-isola-error"), "BOOT_ERROR");
-      assertMatch((await call.json()).message, /kaboom at import/);
+      assertMatch((await call.json()).error.message, /kaboom at import/);
     }),
 });
 

@@ -182,7 +182,7 @@ Deno.test({
       const bad = await w.invoke("/scripted/nothing");
       assertEquals(bad.status, 500);
       assertEquals(bad.headers.get("x-isola-error"), "FUNCTION_ERROR");
-      assertMatch((await bad.json()).message, /expected \{statusCode, headers\?, body\}/);
+      assertMatch((await bad.json()).error.message, /expected \{statusCode, headers\?, body\}/);
     }),
 });
 
@@ -276,7 +276,7 @@ Deno.test({
       const res = await w.invoke("/fn/async-throw", { envelope: { "x-isola-invocation-id": "na-1" } });
       assertEquals(res.status, 500);
       assertEquals(res.headers.get("x-isola-error"), "FUNCTION_ERROR");
-      assertEquals((await res.json()).message, "async listener failed");
+      assertEquals((await res.json()).error.message, "async listener failed");
       await w.waitForLog((l) => l.inv === "na-1" && l.msg.includes("async listener failed"));
       assertEquals((await w.invoke("/fn/nope")).status, 404);
     }),

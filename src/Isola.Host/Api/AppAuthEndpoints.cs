@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 
@@ -30,14 +31,14 @@ internal static class AppAuthEndpoints
                 {
                     JsonValueKind.Null => null,
                     JsonValueKind.String => property.Value.GetString(),
-                    _ => throw ApiException.InvalidField(property.Name, "must be a string or null"),
+                    _ => throw IsolaException.InvalidField(property.Name, "must be a string or null"),
                 };
                 switch (property.Name)
                 {
                     case "jwksUrl":
                         if (value is not null && (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")))
                         {
-                            throw ApiException.InvalidField("jwksUrl", $"must be an http(s) URL (got '{value}')");
+                            throw IsolaException.InvalidField("jwksUrl", $"must be an http(s) URL (got '{value}')");
                         }
 
                         jwks = (value, true);
@@ -46,7 +47,7 @@ internal static class AppAuthEndpoints
                         audience = (value, true);
                         break;
                     default:
-                        throw ApiException.InvalidField(property.Name, "is not a known field (jwksUrl, audience)");
+                        throw IsolaException.InvalidField(property.Name, "is not a known field (jwksUrl, audience)");
                 }
             }
 
@@ -77,35 +78,35 @@ internal static class AppAuthEndpoints
             {
                 case "sub":
                     subject = value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= 200
-                        ? value.GetString() : throw ApiException.InvalidField("sub", "must be a string of 1-200 characters");
+                        ? value.GetString() : throw IsolaException.InvalidField("sub", "must be a string of 1-200 characters");
                     break;
                 case "email":
                     email = value.ValueKind == JsonValueKind.String && value.GetString()!.Contains('@', StringComparison.Ordinal)
-                        ? value.GetString() : throw ApiException.InvalidField("email", "must be an email address");
+                        ? value.GetString() : throw IsolaException.InvalidField("email", "must be an email address");
                     break;
                 case "roles":
                     roles = value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(r => r.ValueKind == JsonValueKind.String)
                         ? [.. value.EnumerateArray().Select(r => r.GetString()!)]
-                        : throw ApiException.InvalidField("roles", "must be an array of strings");
+                        : throw IsolaException.InvalidField("roles", "must be an array of strings");
                     break;
                 case "expiresIn":
                     lifetime = value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var seconds) && seconds is > 0 and <= 30 * 86400
-                        ? TimeSpan.FromSeconds(seconds) : throw ApiException.InvalidField("expiresIn", "must be a number of seconds from 1 to 30 days");
+                        ? TimeSpan.FromSeconds(seconds) : throw IsolaException.InvalidField("expiresIn", "must be a number of seconds from 1 to 30 days");
                     break;
                 default:
-                    throw ApiException.InvalidField(property.Name, "is not a known field (sub, email, roles, expiresIn)");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field (sub, email, roles, expiresIn)");
             }
         }
 
         var settings = await auth.GetAsync(app, http.RequestAborted);
-        var token = auth.MintUserToken(settings, subject ?? throw ApiException.InvalidField("sub", "is required"), email, roles, lifetime);
+        var token = auth.MintUserToken(settings, subject ?? throw IsolaException.InvalidField("sub", "is required"), email, roles, lifetime);
         return Results.Json(new JsonObject { ["token"] = token, ["expiresAt"] = time.GetUtcNow() + lifetime, ["app"] = app });
     }
 
     private static async Task<JsonElement> ReadObjectAsync(HttpContext http, string example)
     {
         var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
-        return body.ValueKind == JsonValueKind.Object ? body : throw ApiException.InvalidRequest("the request body must be a JSON object like " + example);
+        return body.ValueKind == JsonValueKind.Object ? body : throw IsolaException.InvalidRequest("the request body must be a JSON object like " + example);
     }
 
     private static JsonObject Render(AppAuth auth) => new()

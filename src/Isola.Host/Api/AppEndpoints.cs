@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 
@@ -21,7 +22,7 @@ internal static class AppEndpoints
             var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
             if (body.ValueKind != JsonValueKind.Object)
             {
-                throw ApiException.InvalidRequest("the request body must be a JSON object like {\"id\": \"shop\"}");
+                throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"id\": \"shop\"}");
             }
 
             string? id = null;
@@ -29,13 +30,13 @@ internal static class AppEndpoints
             {
                 if (property.Name != "id")
                 {
-                    throw ApiException.InvalidField(property.Name, "is not a known field; an app takes only 'id'");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field; an app takes only 'id'");
                 }
 
-                id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : throw ApiException.InvalidField("id", "must be a string");
+                id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : throw IsolaException.InvalidField("id", "must be a string");
             }
 
-            var app = await apps.CreateAsync(id ?? throw ApiException.InvalidField("id", "is required"), http.RequestAborted);
+            var app = await apps.CreateAsync(id ?? throw IsolaException.InvalidField("id", "is required"), http.RequestAborted);
             return Results.Created($"/v1/apps/{app.Id}", Render(app));
         }).RequirePermission(Permissions.AppsManage);
     }

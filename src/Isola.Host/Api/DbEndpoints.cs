@@ -4,11 +4,12 @@ using System.Text.RegularExpressions;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 
 /// <summary>
-/// An app's database from the control plane (SPEC D6): <c>POST/GET /v1/{app}/db/migrations</c> and
+/// An app's database from the control plane (feature D6): <c>POST/GET /v1/{app}/db/migrations</c> and
 /// <c>POST /v1/{app}/db/query</c> (one statement as <c>service_role</c>, for operators).
 /// </summary>
 internal static partial class DbEndpoints
@@ -39,23 +40,23 @@ internal static partial class DbEndpoints
                     sql = RequireString(property, "sql");
                     break;
                 default:
-                    throw ApiException.InvalidField(property.Name, "is not a known field; a migration takes 'name' and 'sql'");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field; a migration takes 'name' and 'sql'");
             }
         }
 
         if (name is null)
         {
-            throw ApiException.InvalidField("name", "is required");
+            throw IsolaException.InvalidField("name", "is required");
         }
 
         if (!MigrationName().IsMatch(name))
         {
-            throw ApiException.InvalidField("name", $"must be 1-100 characters of letters, digits, '_', '-' and '.' (got '{name}')");
+            throw IsolaException.InvalidField("name", $"must be 1-100 characters of letters, digits, '_', '-' and '.' (got '{name}')");
         }
 
         if (string.IsNullOrWhiteSpace(sql))
         {
-            throw ApiException.InvalidField("sql", "is required and must not be empty");
+            throw IsolaException.InvalidField("sql", "is required and must not be empty");
         }
 
         try
@@ -65,7 +66,7 @@ internal static partial class DbEndpoints
             {
                 AppMigrations.Outcome.Applied => Results.Json(Render(record, applied: true), statusCode: 201),
                 AppMigrations.Outcome.AlreadyApplied => Results.Json(Render(record, applied: false)),
-                _ => throw new ApiException(409, ErrorCodes.MigrationConflict,
+                _ => throw new IsolaException(ErrorKind.Conflict, ErrorCodes.MigrationConflict,
                     $"migration '{name}' was already applied with different SQL (checksum {record.Checksum}); give a changed migration a new name")
                 {
                     Field = "sql",
@@ -74,7 +75,7 @@ internal static partial class DbEndpoints
         }
         catch (SqlExecutionException ex) when (ex.Failure == SqlFailure.Statement)
         {
-            throw new ApiException(400, ErrorCodes.MigrationFailed,
+            throw new IsolaException(ErrorKind.Invalid, ErrorCodes.MigrationFailed,
                 $"migration '{name}' failed and nothing was applied: {ex.Message}{(ex.Position is { } at ? $" (at character {at})" : "")}")
             {
                 Field = "sql",
@@ -111,19 +112,19 @@ internal static partial class DbEndpoints
                 case "params":
                     if (property.Value.ValueKind != JsonValueKind.Array)
                     {
-                        throw ApiException.InvalidField("params", "must be an array of values, bound to $1, $2, ...");
+                        throw IsolaException.InvalidField("params", "must be an array of values, bound to $1, $2, ...");
                     }
 
                     parameters.AddRange(property.Value.EnumerateArray());
                     break;
                 default:
-                    throw ApiException.InvalidField(property.Name, "is not a known field; a query takes 'sql' and 'params'");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field; a query takes 'sql' and 'params'");
             }
         }
 
         if (string.IsNullOrWhiteSpace(sql))
         {
-            throw ApiException.InvalidField("sql", "is required and must not be empty");
+            throw IsolaException.InvalidField("sql", "is required and must not be empty");
         }
 
         try
@@ -142,12 +143,12 @@ internal static partial class DbEndpoints
         }
     }
 
-    private static ApiException ToApi(SqlExecutionException ex) => ex.Failure switch
+    private static IsolaException ToApi(SqlExecutionException ex) => ex.Failure switch
     {
-        SqlFailure.Statement => new ApiException(400, ErrorCodes.QueryFailed, ex.Message) { Field = "sql", Extra = Details(ex) },
-        SqlFailure.Timeout => new ApiException(504, ErrorCodes.QueryTimeout, ex.Message),
-        SqlFailure.ResultTooLarge => new ApiException(400, ErrorCodes.ResultTooLarge, ex.Message),
-        _ => new ApiException(503, ErrorCodes.DatabaseUnavailable, ex.Message),
+        SqlFailure.Statement => new IsolaException(ErrorKind.Invalid, ErrorCodes.QueryFailed, ex.Message) { Field = "sql", Extra = Details(ex) },
+        SqlFailure.Timeout => new IsolaException(ErrorKind.Timeout, ErrorCodes.QueryTimeout, ex.Message),
+        SqlFailure.ResultTooLarge => new IsolaException(ErrorKind.Invalid, ErrorCodes.ResultTooLarge, ex.Message),
+        _ => new IsolaException(ErrorKind.Unavailable, ErrorCodes.DatabaseUnavailable, ex.Message),
     };
 
     /// <summary>PostgreSQL's own fields, for a console or CLI to point at the fault.</summary>
@@ -190,11 +191,11 @@ internal static partial class DbEndpoints
 
     private static JsonElement ReadObject(JsonElement body, string example) => body.ValueKind == JsonValueKind.Object
         ? body
-        : throw ApiException.InvalidRequest($"the request body must be a JSON object like {example}");
+        : throw IsolaException.InvalidRequest($"the request body must be a JSON object like {example}");
 
     private static string RequireString(JsonProperty property, string field) => property.Value.ValueKind == JsonValueKind.String
         ? property.Value.GetString()!
-        : throw ApiException.InvalidField(field, "must be a string");
+        : throw IsolaException.InvalidField(field, "must be a string");
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]{1,100}$")]
     private static partial Regex MigrationName();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Microsoft.Net.Http.Headers;
 
@@ -22,7 +23,7 @@ internal static class DeployBody
 
         if (request.ContentLength > limits.MaxSourceBytes + (1024 * 1024))
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the upload is over the limit of {limits.MaxSourceBytes} bytes");
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the upload is over the limit of {limits.MaxSourceBytes} bytes");
         }
 
         var form = await RequestBodyFailure.Guard(() => request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
@@ -35,7 +36,7 @@ internal static class DeployBody
         {
             if (key is not ("metadata" or "bundle"))
             {
-                throw ApiException.InvalidField(key, "is not a known part; a multipart deploy has 'metadata' (JSON) and 'bundle' (archive)");
+                throw IsolaException.InvalidField(key, "is not a known part; a multipart deploy has 'metadata' (JSON) and 'bundle' (archive)");
             }
         }
 

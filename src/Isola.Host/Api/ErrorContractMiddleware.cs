@@ -1,7 +1,10 @@
+using Isola.Host.Errors;
+using Isola.Host.Observability;
+
 namespace Isola.Host.Api;
 
 /// <summary>
-/// Turns <see cref="ApiException"/> and unexpected failures into the error contract, and gives
+/// Turns <see cref="IsolaException"/> and unexpected failures into the error contract, and gives
 /// unmatched routes and wrong methods the same shape instead of ASP.NET's empty bodies.
 /// </summary>
 internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILogger<ErrorContractMiddleware> logger)
@@ -12,15 +15,15 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         {
             await next(context);
         }
-        catch (ApiException ex) when (!context.Response.HasStarted)
+        catch (IsolaException ex) when (!context.Response.HasStarted)
         {
-            await ErrorResponse.WriteAsync(context, ex.Status, ex.Code, ex.Message, ex.Headers, ex.Field, ex.Extra);
+            await ErrorResponse.WriteAsync(context, ErrorStatus.Of(ex.Kind), ex.Code, ex.Message, ErrorStatus.HeadersOf(ex), ex.Field, ex.Extra);
             return;
         }
         catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
         {
             var mapped = RequestBodyFailure.Find(ex)!;
-            await ErrorResponse.WriteAsync(context, mapped.Status, mapped.Code, mapped.Message);
+            await ErrorResponse.WriteAsync(context, ErrorStatus.Of(mapped.Kind), mapped.Code, mapped.Message);
             return;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -61,6 +64,6 @@ internal sealed partial class ErrorContractMiddleware(RequestDelegate next, ILog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure on {Method} {Path}")]
+    [LoggerMessage(EventId = LogEvents.UnhandledRequestFailure, Level = LogLevel.Error, Message = "Unhandled failure on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
 }

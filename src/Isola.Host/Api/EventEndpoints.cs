@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Deliveries;
+using Isola.Host.Errors;
 using Isola.Host.Events;
 
 namespace Isola.Host.Api;
@@ -30,7 +31,7 @@ internal static class EventEndpoints
         var body = await JsonBody.ReadAsync(http.Request, MaxPublishBytes);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidRequest("the request body must be a JSON object like {\"name\": \"order.created\", \"data\": {\"orderId\": 42}}");
+            throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"name\": \"order.created\", \"data\": {\"orderId\": 42}}");
         }
 
         string? name = null, id = null, data = null;
@@ -39,50 +40,50 @@ internal static class EventEndpoints
             switch (property.Name)
             {
                 case "name":
-                    name = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw ApiException.InvalidField("name", "must be a string");
+                    name = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw IsolaException.InvalidField("name", "must be a string");
                     break;
                 case "data":
                     data = property.Value.GetRawText();
                     break;
                 case "id":
-                    id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw ApiException.InvalidField("id", "must be a string");
+                    id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw IsolaException.InvalidField("id", "must be a string");
                     break;
                 default:
-                    throw ApiException.InvalidField(property.Name, "is not a known field; an event takes 'name', 'data' and 'id'");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field; an event takes 'name', 'data' and 'id'");
             }
         }
 
         if (name is null)
         {
-            throw ApiException.InvalidField("name", "is required: the event's name, e.g. \"order.created\"");
+            throw IsolaException.InvalidField("name", "is required: the event's name, e.g. \"order.created\"");
         }
 
         if (EventPublisher.NameProblem(name) is { } nameProblem)
         {
-            throw ApiException.InvalidField("name", nameProblem);
+            throw IsolaException.InvalidField("name", nameProblem);
         }
 
         if (id is not null && EventPublisher.IdProblem(id) is { } idProblem)
         {
-            throw ApiException.InvalidField("id", idProblem);
+            throw IsolaException.InvalidField("id", idProblem);
         }
 
         data ??= "null";
         if (EventPublisher.DataSizeProblem(data) is { } tooLarge)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, "data " + tooLarge) { Field = "data" };
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, "data " + tooLarge) { Field = "data" };
         }
 
         if (EventPublisher.DataContentProblem(data) is { } unstorable)
         {
-            throw ApiException.InvalidField("data", unstorable);
+            throw IsolaException.InvalidField("data", unstorable);
         }
 
         var result = await publisher.PublishAsync(app, id, name, data, depth: 0, heldXid: null, http.RequestAborted);
         return result.Outcome switch
         {
             EventPublisher.Outcome.AppNotFound => throw AppNotFound(app),
-            EventPublisher.Outcome.TooDeep => throw new ApiException(400, ErrorCodes.EventChainTooDeep,
+            EventPublisher.Outcome.TooDeep => throw new IsolaException(ErrorKind.Invalid, ErrorCodes.EventChainTooDeep,
                 $"app '{app}' has a chain limit of {result.ChainLimit}, so even a published event is too deep; raise it with PUT /v1/apps/{app}/events"),
             _ => Results.Json(new JsonObject { ["id"] = result.Id }, statusCode: 202),
         };
@@ -95,7 +96,7 @@ internal static class EventEndpoints
         if (http.Request.Query.TryGetValue("limit", out var limitText) &&
             (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
         {
-            throw ApiException.InvalidField("limit", $"must be a whole number from 1 to 1000 (got '{limitText}')");
+            throw IsolaException.InvalidField("limit", $"must be a whole number from 1 to 1000 (got '{limitText}')");
         }
 
         var dead = await deliveries.ListDeadAsync(app, limit, http.RequestAborted);
@@ -108,7 +109,7 @@ internal static class EventEndpoints
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var deliveryId) ||
             !await deliveries.RetryDeadAsync(app, deliveryId, http.RequestAborted))
         {
-            throw ApiException.NotFound(ErrorCodes.NotFound, $"app '{app}' has no dead letter '{id}'; GET /v1/{app}/events/dead lists them");
+            throw IsolaException.NotFound(ErrorCodes.NotFound, $"app '{app}' has no dead letter '{id}'; GET /v1/{app}/events/dead lists them");
         }
 
         return Results.Json(new JsonObject { ["id"] = id, ["retried"] = true }, statusCode: 202);
@@ -122,7 +123,7 @@ internal static class EventEndpoints
         var body = await JsonBody.ReadAsync(http.Request, 4 * 1024);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidRequest("the request body must be a JSON object like {\"chainLimit\": 8}");
+            throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"chainLimit\": 8}");
         }
 
         int? limit = null;
@@ -131,7 +132,7 @@ internal static class EventEndpoints
         {
             if (property.Name != "chainLimit")
             {
-                throw ApiException.InvalidField(property.Name, "is not a known field; app event settings take 'chainLimit'");
+                throw IsolaException.InvalidField(property.Name, "is not a known field; app event settings take 'chainLimit'");
             }
 
             given = true;
@@ -139,13 +140,13 @@ internal static class EventEndpoints
             {
                 JsonValueKind.Null => null,
                 JsonValueKind.Number when property.Value.TryGetInt32(out var n) && n is >= 0 and <= ChainLimits.Max => n,
-                _ => throw ApiException.InvalidField("chainLimit", $"must be a whole number from 0 to {ChainLimits.Max}, or null for the default"),
+                _ => throw IsolaException.InvalidField("chainLimit", $"must be a whole number from 0 to {ChainLimits.Max}, or null for the default"),
             };
         }
 
         if (!given)
         {
-            throw ApiException.InvalidField("chainLimit", "is required (null restores the default)");
+            throw IsolaException.InvalidField("chainLimit", "is required (null restores the default)");
         }
 
         if (!await limits.SetAsync(app, limit, http.RequestAborted))
@@ -156,8 +157,8 @@ internal static class EventEndpoints
         return await GetSettingsAsync(app, http, limits);
     }
 
-    private static ApiException AppNotFound(string app) =>
-        ApiException.NotFound(ErrorCodes.AppNotFound, $"app '{app}' does not exist; create it with POST /v1/apps");
+    private static IsolaException AppNotFound(string app) =>
+        IsolaException.NotFound(ErrorCodes.AppNotFound, $"app '{app}' does not exist; create it with POST /v1/apps");
 
     private static JsonObject Render(DeliveryStore.DeadLetter dead)
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Observability;
 
@@ -78,7 +79,7 @@ internal static class FunctionEndpoints
         var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
         return await service.DeleteAsync(function, http.RequestAborted)
             ? Results.Json(new JsonObject { ["deleted"] = true, ["name"] = function.Name, ["app"] = app })
-            : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
+            : throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{name}' does not exist in app '{app}'");
     }
 
     /// <summary>C8 / D4: binding a function to a service needs <c>functions.bindings.create:{service}</c> for each one.</summary>
@@ -95,7 +96,7 @@ internal static class FunctionEndpoints
             var permission = Permissions.BindingsCreate(service);
             if (!key.Allows(permission, app) && !key.Allows(Permissions.BindingsCreate("*"), app))
             {
-                throw new ApiException(403, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{permission}' needed to bind the function to '{service}'")
+                throw new IsolaException(ErrorKind.Forbidden, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{permission}' needed to bind the function to '{service}'")
                 {
                     Field = "bindings",
                 };
@@ -120,7 +121,7 @@ internal static class FunctionEndpoints
         var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidRequest("the request body must be a JSON object like {\"version\": 2}");
+            throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"version\": 2}");
         }
 
         int? version = null;
@@ -128,17 +129,17 @@ internal static class FunctionEndpoints
         {
             if (property.Name != "version")
             {
-                throw ApiException.InvalidField(property.Name, "is not a known field; rollback takes only 'version'");
+                throw IsolaException.InvalidField(property.Name, "is not a known field; rollback takes only 'version'");
             }
 
             version = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var v) && v >= 1
                 ? v
-                : throw ApiException.InvalidField("version", "must be a positive integer");
+                : throw IsolaException.InvalidField("version", "must be a positive integer");
         }
 
         if (version is null)
         {
-            throw ApiException.InvalidField("version", "is required");
+            throw IsolaException.InvalidField("version", "is required");
         }
 
         var function = await store.GetAsync(app, name, includeCode: false, http.RequestAborted);
@@ -179,7 +180,7 @@ internal static class FunctionEndpoints
 
         return int.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
             ? value
-            : throw ApiException.InvalidField(name, $"must be an integer from {min} to {max} (got '{raw}')");
+            : throw IsolaException.InvalidField(name, $"must be an integer from {min} to {max} (got '{raw}')");
     }
 
     private static DateTimeOffset? QueryTime(IQueryCollection query, string name)
@@ -191,6 +192,6 @@ internal static class FunctionEndpoints
 
         return DateTimeOffset.TryParse(raw, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value)
             ? value
-            : throw ApiException.InvalidField(name, $"must be an ISO 8601 time such as 2026-01-31T12:00:00Z (got '{raw}')");
+            : throw IsolaException.InvalidField(name, $"must be an ISO 8601 time such as 2026-01-31T12:00:00Z (got '{raw}')");
     }
 }

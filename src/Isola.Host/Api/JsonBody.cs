@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Api;
 
@@ -35,7 +36,7 @@ internal static class JsonBody
 
         if (buffer.Length == 0)
         {
-            throw ApiException.InvalidRequest("the request body is empty; send a JSON object");
+            throw IsolaException.InvalidRequest("the request body is empty; send a JSON object");
         }
 
         return Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), "the request body");
@@ -51,7 +52,7 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            throw ApiException.InvalidRequest($"{what} is not valid JSON: {ex.Message}");
+            throw IsolaException.InvalidRequest($"{what} is not valid JSON: {ex.Message}");
         }
     }
 
@@ -65,7 +66,7 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            throw ApiException.InvalidRequest($"{what} is not valid JSON: {ex.Message}");
+            throw IsolaException.InvalidRequest($"{what} is not valid JSON: {ex.Message}");
         }
     }
 
@@ -76,7 +77,7 @@ internal static class JsonBody
         // One walk here answers 400 for every such string, property names included.
         if (FindUnreadableString(document.RootElement, "$") is { } path)
         {
-            throw ApiException.InvalidRequest($"{what} holds a string at {path} that is not valid UTF-8 (or an escape that is not valid UTF-16)");
+            throw IsolaException.InvalidRequest($"{what} holds a string at {path} that is not valid UTF-8 (or an escape that is not valid UTF-16)");
         }
 
         return document.RootElement.Clone();
@@ -137,6 +138,6 @@ internal static class JsonBody
         }
     }
 
-    private static ApiException TooLarge(long size, long maxBytes) =>
-        new(413, ErrorCodes.PayloadTooLarge, $"the request body is {(size > maxBytes ? "over" : "")} {maxBytes} bytes, the limit for this endpoint");
+    private static IsolaException TooLarge(long size, long maxBytes) =>
+        new(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the request body is {(size > maxBytes ? "over" : "")} {maxBytes} bytes, the limit for this endpoint");
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 
 namespace Isola.Host.Api;
@@ -21,7 +22,7 @@ internal static class KeyEndpoints
         {
             if (!Guid.TryParse(id, out var keyId) || !await keys.DeleteAsync(keyId, http.RequestAborted))
             {
-                throw ApiException.NotFound(ErrorCodes.NotFound, $"no API key has the id '{id}'");
+                throw IsolaException.NotFound(ErrorCodes.NotFound, $"no API key has the id '{id}'");
             }
 
             return Results.Json(new JsonObject { ["deleted"] = true, ["id"] = id });
@@ -40,7 +41,7 @@ internal static class KeyEndpoints
         var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidRequest("the request body must be a JSON object like {\"name\": \"ci\", \"permissions\": [\"functions.create\"]}");
+            throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"name\": \"ci\", \"permissions\": [\"functions.create\"]}");
         }
 
         string? name = null, app = null;
@@ -54,12 +55,12 @@ internal static class KeyEndpoints
                 case "name":
                     name = value.ValueKind == JsonValueKind.String && value.GetString()!.Trim().Length is > 0 and <= 100
                         ? value.GetString()!.Trim()
-                        : throw ApiException.InvalidField("name", "must be a string of 1-100 characters");
+                        : throw IsolaException.InvalidField("name", "must be a string of 1-100 characters");
                     break;
                 case "permissions":
                     if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
                     {
-                        throw ApiException.InvalidField("permissions", "must be a non-empty array of permission names");
+                        throw IsolaException.InvalidField("permissions", "must be a non-empty array of permission names");
                     }
 
                     permissions = [];
@@ -69,7 +70,7 @@ internal static class KeyEndpoints
                         var permission = item.ValueKind == JsonValueKind.String ? item.GetString()! : "";
                         if (!IsKnownPermission(permission))
                         {
-                            throw ApiException.InvalidField($"permissions[{index}]",
+                            throw IsolaException.InvalidField($"permissions[{index}]",
                                 $"is not a known permission (got '{permission}'); known: *, functions.create, functions.read, functions.update, functions.delete, functions.execute, functions.bindings.create:{{service}}, apps.manage, db.migrate, db.query, events.publish");
                         }
 
@@ -79,27 +80,27 @@ internal static class KeyEndpoints
 
                     break;
                 case "app":
-                    app = value.ValueKind == JsonValueKind.String ? value.GetString() : throw ApiException.InvalidField("app", "must be an app id");
+                    app = value.ValueKind == JsonValueKind.String ? value.GetString() : throw IsolaException.InvalidField("app", "must be an app id");
                     break;
                 case "expiresAt":
                     expiresAt = value.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(value.GetString(), System.Globalization.CultureInfo.InvariantCulture,
                         System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
                         ? at
-                        : throw ApiException.InvalidField("expiresAt", "must be an ISO 8601 time such as 2027-01-31T00:00:00Z");
+                        : throw IsolaException.InvalidField("expiresAt", "must be an ISO 8601 time such as 2027-01-31T00:00:00Z");
                     break;
                 case "expiresIn":
                     expiresAt = value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds) && seconds is > 0 and <= 10L * 365 * 86400
                         ? time.GetUtcNow().AddSeconds(seconds)
-                        : throw ApiException.InvalidField("expiresIn", "must be a number of seconds from 1 to 10 years");
+                        : throw IsolaException.InvalidField("expiresIn", "must be a number of seconds from 1 to 10 years");
                     break;
                 default:
-                    throw ApiException.InvalidField(property.Name, "is not a known field (name, permissions, app, expiresAt, expiresIn)");
+                    throw IsolaException.InvalidField(property.Name, "is not a known field (name, permissions, app, expiresAt, expiresIn)");
             }
         }
 
         if (expiresAt is { } expiry && expiry <= time.GetUtcNow())
         {
-            throw ApiException.InvalidField("expiresAt", "is in the past");
+            throw IsolaException.InvalidField("expiresAt", "is in the past");
         }
 
         if (app is not null)
@@ -107,8 +108,8 @@ internal static class KeyEndpoints
             await apps.RequireAsync(app, http.RequestAborted);
         }
 
-        var (key, secret, createdAt) = await keys.CreateAsync(name ?? throw ApiException.InvalidField("name", "is required"),
-            permissions ?? throw ApiException.InvalidField("permissions", "is required"), app, expiresAt, http.RequestAborted);
+        var (key, secret, createdAt) = await keys.CreateAsync(name ?? throw IsolaException.InvalidField("name", "is required"),
+            permissions ?? throw IsolaException.InvalidField("permissions", "is required"), app, expiresAt, http.RequestAborted);
         var view = Render(key, createdAt);
         view["key"] = secret; // shown once: only its hash is stored
         return Results.Created($"/v1/keys/{key.Id}", view);

@@ -1,3 +1,5 @@
+using Isola.Host.Errors;
+
 namespace Isola.Host.Api;
 
 /// <summary>
@@ -11,18 +13,18 @@ internal static class RequestBodyFailure
     /// Finds a body-read failure in <paramref name="exception"/> or its inner exceptions (an HttpClient
     /// streaming the body to a worker wraps Kestrel's), or null when the failure is not the client's.
     /// </summary>
-    public static ApiException? Find(Exception exception)
+    public static IsolaException? Find(Exception exception)
     {
         for (var inner = exception; inner is not null; inner = inner.InnerException)
         {
             switch (inner)
             {
-                case ApiException api:
+                case IsolaException api:
                     return api;
                 case BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge:
-                    return new ApiException(413, ErrorCodes.PayloadTooLarge, "the request body is too large: " + bad.Message);
+                    return new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, "the request body is too large: " + bad.Message);
                 case BadHttpRequestException bad:
-                    return new ApiException(bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400, ErrorCodes.InvalidRequest,
+                    return new IsolaException(bad.StatusCode == StatusCodes.Status408RequestTimeout ? ErrorKind.TooSlow : ErrorKind.Invalid, ErrorCodes.InvalidRequest,
                         "the request body could not be read: " + bad.Message);
             }
         }
@@ -59,16 +61,16 @@ internal static class RequestBodyFailure
         }
     }
 
-    private static ApiException? Map(Exception ex, string what) => ex switch
+    private static IsolaException? Map(Exception ex, string what) => ex switch
     {
-        ApiException => null,
+        IsolaException => null,
         BadHttpRequestException => Find(ex),
         // The form and multipart readers say "limit" when a configured length limit is passed.
         InvalidDataException when ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase) =>
-            new ApiException(413, ErrorCodes.PayloadTooLarge, $"{what} is too large: {ex.Message}"),
-        InvalidDataException => ApiException.InvalidRequest($"{what} is malformed: {ex.Message}"),
+            new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"{what} is too large: {ex.Message}"),
+        InvalidDataException => IsolaException.InvalidRequest($"{what} is malformed: {ex.Message}"),
         // e.g. the multipart reader's "Unexpected end of Stream": the body ended before its closing boundary.
-        IOException => ApiException.InvalidRequest($"{what} ended early or is malformed: {ex.Message}"),
+        IOException => IsolaException.InvalidRequest($"{what} ended early or is malformed: {ex.Message}"),
         _ => null,
     };
 }

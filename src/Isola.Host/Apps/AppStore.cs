@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Npgsql;
 
 namespace Isola.Host.Apps;
@@ -35,7 +35,7 @@ internal sealed partial class AppStore(NpgsqlDataSource dataSource, AppDatabaseP
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         if (await command.ExecuteScalarAsync(cancellationToken) is not DateTime created)
         {
-            throw new ApiException(409, ErrorCodes.AppExists, $"app '{id}' already exists") { Field = "id" };
+            throw new IsolaException(ErrorKind.Conflict, ErrorCodes.AppExists, $"app '{id}' already exists") { Field = "id" };
         }
 
         // An app is born with its database. Should this fail, the next start provisions it (as on upgrade).
@@ -50,7 +50,7 @@ internal sealed partial class AppStore(NpgsqlDataSource dataSource, AppDatabaseP
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         if (await command.ExecuteScalarAsync(cancellationToken) is null)
         {
-            throw ApiException.NotFound(ErrorCodes.AppNotFound, $"app '{id}' does not exist; create it with POST /v1/apps");
+            throw IsolaException.NotFound(ErrorCodes.AppNotFound, $"app '{id}' does not exist; create it with POST /v1/apps");
         }
     }
 
@@ -59,7 +59,7 @@ internal sealed partial class AppStore(NpgsqlDataSource dataSource, AppDatabaseP
     {
         if (!AppIdPattern().IsMatch(id))
         {
-            throw ApiException.InvalidField("id", $"must be 1-40 characters of lower-case letters, digits and '-', starting with a letter (got '{id}')");
+            throw IsolaException.InvalidField("id", $"must be 1-40 characters of lower-case letters, digits and '-', starting with a letter (got '{id}')");
         }
     }
 

@@ -1,4 +1,4 @@
-using Isola.Host.Api;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 
 namespace Isola.Host.Auth;
@@ -62,7 +62,7 @@ internal static class AccessPolicy
                 return Caller.Anonymous;
             }
 
-            throw new ApiException(401, ErrorCodes.AuthRequired, $"invalid credentials: {reason}");
+            throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired, $"invalid credentials: {reason}");
         }
 
         var caller = identity.Caller!;
@@ -74,12 +74,12 @@ internal static class AccessPolicy
         switch (level)
         {
             case Level.Token when !caller.HasToken:
-                throw new ApiException(401, ErrorCodes.AuthRequired,
+                throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired,
                     $"'{functionName}' needs a JWT: send the app's anon key or a user token as 'Authorization: Bearer <token>'");
             case Level.User or Level.Admin when caller.Kind != Caller.UserKind:
-                throw new ApiException(401, ErrorCodes.AuthRequired, $"'{functionName}' needs a signed-in user: send a user token as 'Authorization: Bearer <token>'");
+                throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired, $"'{functionName}' needs a signed-in user: send a user token as 'Authorization: Bearer <token>'");
             case Level.Admin when !caller.IsAdmin:
-                throw new ApiException(403, ErrorCodes.Forbidden, $"'{functionName}' is for admins; user '{caller.UserId}' does not have the admin role");
+                throw new IsolaException(ErrorKind.Forbidden, ErrorCodes.Forbidden, $"'{functionName}' is for admins; user '{caller.UserId}' does not have the admin role");
         }
 
         return caller;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 using Isola.Host.Secrets;
 using Npgsql;
 
@@ -144,7 +144,7 @@ internal sealed class AppAuthStore(NpgsqlDataSource dataSource, SecretBox secret
         await using var reader = await select.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
         {
-            throw ApiException.NotFound(ErrorCodes.AppNotFound, $"app '{appId}' does not exist");
+            throw IsolaException.NotFound(ErrorCodes.AppNotFound, $"app '{appId}' does not exist");
         }
 
         var secret = Convert.FromBase64String(secrets.Open(reader.GetString(0), AssociatedData(appId)));

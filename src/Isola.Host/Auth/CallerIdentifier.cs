@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Auth;
 
@@ -14,7 +14,7 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
     public const string ApiKeyPrefix = "isola_sk_";
 
     /// <summary>The identified caller, or why the presented credential is not valid.</summary>
-    public sealed record Result(Caller? Caller, string? Invalid, bool PlatformKey, ApiException? Refused = null);
+    public sealed record Result(Caller? Caller, string? Invalid, bool PlatformKey, IsolaException? Refused = null);
 
     public async Task<Result> IdentifyAsync(HttpRequest request, string appId, CancellationToken cancellationToken)
     {
@@ -37,7 +37,7 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
             return key.Allows(Permissions.Execute, appId)
                 ? new Result(Caller.Service(key.Name), null, PlatformKey: true)
                 : new Result(null, null, PlatformKey: true,
-                    new ApiException(403, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{Permissions.Execute}'" + (key.AppId is { } scope && scope != appId ? $" on app '{appId}' (it is scoped to '{scope}')" : "")));
+                    new IsolaException(ErrorKind.Forbidden, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{Permissions.Execute}'" + (key.AppId is { } scope && scope != appId ? $" on app '{appId}' (it is scoped to '{scope}')" : "")));
         }
 
         try

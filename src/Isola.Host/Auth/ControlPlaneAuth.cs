@@ -1,4 +1,4 @@
-using Isola.Host.Api;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Auth;
 
@@ -20,7 +20,7 @@ internal static class ControlPlaneAuth
             var app = http.Request.RouteValues.TryGetValue("app", out var value) ? value as string : null;
             if (!key.Allows(permission, app))
             {
-                throw new ApiException(403, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{permission}'");
+                throw new IsolaException(ErrorKind.Forbidden, ErrorCodes.Forbidden, $"the API key '{key.Name}' lacks the permission '{permission}'");
             }
 
             http.Items[KeyItem] = key;
@@ -37,17 +37,17 @@ internal static class ControlPlaneAuth
         var header = http.Request.Headers.Authorization.ToString();
         if (string.IsNullOrWhiteSpace(header))
         {
-            throw new ApiException(401, ErrorCodes.AuthRequired, "this endpoint needs an API key: send 'Authorization: Bearer <key>'");
+            throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired, "this endpoint needs an API key: send 'Authorization: Bearer <key>'");
         }
 
         const string scheme = "Bearer ";
         if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || header.Length == scheme.Length)
         {
-            throw new ApiException(401, ErrorCodes.AuthRequired, "the Authorization header must be 'Bearer <key>'");
+            throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired, "the Authorization header must be 'Bearer <key>'");
         }
 
         var store = http.RequestServices.GetRequiredService<ApiKeyStore>();
         return await store.FindAsync(header[scheme.Length..].Trim(), http.RequestAborted)
-            ?? throw new ApiException(401, ErrorCodes.AuthRequired, "the API key is not valid (unknown, revoked or expired)");
+            ?? throw new IsolaException(ErrorKind.Unauthenticated, ErrorCodes.AuthRequired, "the API key is not valid (unknown, revoked or expired)");
     }
 }

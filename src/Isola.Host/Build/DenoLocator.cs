@@ -3,7 +3,7 @@ using Isola.Host.Hosting;
 namespace Isola.Host.Build;
 
 /// <summary>
-/// Finds the pinned Deno binary: <c>ISOLA_DENO</c>, else the project-local install that
+/// Finds the pinned Deno binary: the configured one (<c>ISOLA_DENO</c>, checked at start), else the project-local install that
 /// <c>./isola</c> makes under <c>.tools/deno</c> (searched upward from the host's folder), else PATH.
 /// </summary>
 internal static class DenoLocator
@@ -14,7 +14,7 @@ internal static class DenoLocator
     {
         if (configured is not null)
         {
-            return File.Exists(configured) ? Path.GetFullPath(configured) : throw new StartupException($"ISOLA_DENO={configured} does not exist");
+            return Path.GetFullPath(configured);
         }
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
+using Isola.Host.Workers;
 
 namespace Isola.Host.Build;
 
@@ -16,7 +18,7 @@ namespace Isola.Host.Build;
 internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, ILogger<FunctionBuilder> logger)
 {
     /// <summary>Name under which a MolnOS-style script's top-level <c>handler</c> is exported for the runtime.</summary>
-    public const string ScriptHandlerExport = "__isolaScriptHandler";
+    public const string ScriptHandlerExport = WorkerProtocol.ScriptHandlerExport;
 
     private string BuildRoot => Path.Combine(options.DataDir, "builds");
 
@@ -208,8 +210,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         return message;
     }
 
-    internal static ApiException BuildFailed(string message) =>
-        new(422, ErrorCodes.BuildFailed, "build failed: " + message) { Field = "code" };
+    internal static IsolaException BuildFailed(string message) =>
+        new(ErrorKind.Unprocessable, ErrorCodes.BuildFailed, "build failed: " + message) { Field = "code" };
 
     private void TryDelete(string path)
     {
@@ -236,9 +238,9 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     [GeneratedRegex(@"at file://(?<path>/[^\s]*?):(?<line>\d+):(?<col>\d+)")]
     private static partial Regex Location();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Built {Function}: {Bytes} bytes in {Milliseconds} ms")]
+    [LoggerMessage(EventId = LogEvents.FunctionBuilt, Level = LogLevel.Information, Message = "Built {Function}: {Bytes} bytes in {Milliseconds} ms")]
     private static partial void LogBuilt(ILogger logger, string function, int bytes, long milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove build scratch folder {Path}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.BuildCleanupFailed, Level = LogLevel.Warning, Message = "Could not remove build scratch folder {Path}: {Reason}")]
     private static partial void LogCleanupFailed(ILogger logger, string path, string reason);
 }

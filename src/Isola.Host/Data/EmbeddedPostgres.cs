@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Data;
@@ -49,10 +50,12 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         Database = DatabaseName,
     }.ConnectionString;
 
-    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="binDir">The server binaries' folder (<c>ISOLA_PG_BIN</c>, checked at start); null finds the newest installed.</param>
+    /// <param name="serviceUser">Who the cluster runs as when the host is root (<c>ISOLA_PG_USER</c>); null picks one.</param>
+    public static async Task<EmbeddedPostgres> StartAsync(string dataDir, string? binDir, string? serviceUser, ILogger logger, CancellationToken cancellationToken)
     {
-        var binDir = FindBinaries();
-        (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser() : null;
+        binDir ??= FindBinaries();
+        (uint Uid, uint Gid)? runAs = UnixUser.IsRoot ? ResolveServiceUser(serviceUser) : null;
         var pgData = Path.Combine(dataDir, "pg");
         var socketDir = SocketFolder.Choose(dataDir, Path.Combine(dataDir, "run"), $".s.PGSQL.{SocketPort}", "isola-pg-");
         var server = new EmbeddedPostgres(binDir, pgData, socketDir, Path.Combine(dataDir, "postgres.log"), runAs, logger);
@@ -190,14 +193,6 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     private static string FindBinaries()
     {
-        var configured = Environment.GetEnvironmentVariable("ISOLA_PG_BIN");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return File.Exists(Path.Combine(configured, "initdb"))
-                ? configured
-                : throw new StartupException($"ISOLA_PG_BIN={configured} does not contain initdb");
-        }
-
         // Debian installs server binaries per major version; the newest wins.
         const string debianRoot = "/usr/lib/postgresql";
         if (Directory.Exists(debianRoot))
@@ -226,10 +221,9 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
             "'sudo apt-get install -y postgresql', or set ISOLA_PG_BIN to their folder, or set ISOLA_DATABASE_URL to use an existing server.");
     }
 
-    private static (uint Uid, uint Gid) ResolveServiceUser()
+    private static (uint Uid, uint Gid) ResolveServiceUser(string? name)
     {
-        var name = Environment.GetEnvironmentVariable("ISOLA_PG_USER");
-        if (!string.IsNullOrEmpty(name))
+        if (name is not null)
         {
             return UnixUser.Find(name) ?? throw new StartupException($"ISOLA_PG_USER={name} is not an OS user");
         }
@@ -399,33 +393,33 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         return ChildProcess.RunAsync(binary, args, PgCtlTimeout, workingDirectory: "/", environment, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason}; calls that need the database get 503 DATABASE_UNAVAILABLE until it is back")]
+    [LoggerMessage(EventId = LogEvents.PostgresDied, Level = LogLevel.Error, Message = "{Reason}; calls that need the database get 503 DATABASE_UNAVAILABLE until it is back")]
     private static partial void LogPostmasterDied(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL restart {Attempt} of {MaxAttempts} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.PostgresRestartFailed, Level = LogLevel.Warning, Message = "Embedded PostgreSQL restart {Attempt} of {MaxAttempts} failed: {Reason}")]
     private static partial void LogRestartFailed(ILogger logger, int attempt, int maxAttempts, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is back after {Attempt} restart attempt(s)")]
+    [LoggerMessage(EventId = LogEvents.PostgresRestarted, Level = LogLevel.Information, Message = "Embedded PostgreSQL is back after {Attempt} restart attempt(s)")]
     private static partial void LogRestarted(ILogger logger, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
+    [LoggerMessage(EventId = LogEvents.PostgresInitializing, Level = LogLevel.Information, Message = "Initializing embedded PostgreSQL cluster in {PgData}")]
     private static partial void LogInitializing(ILogger logger, string pgData);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL is up on the Unix socket in {SocketDir} (no TCP port)")]
+    [LoggerMessage(EventId = LogEvents.PostgresStarted, Level = LogLevel.Information, Message = "Embedded PostgreSQL is up on the Unix socket in {SocketDir} (no TCP port)")]
     private static partial void LogStarted(ILogger logger, string socketDir);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped")]
+    [LoggerMessage(EventId = LogEvents.PostgresStopped, Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped")]
     private static partial void LogStopped(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded PostgreSQL did not stop cleanly: {Output}")]
+    [LoggerMessage(EventId = LogEvents.PostgresStopFailed, Level = LogLevel.Warning, Message = "Embedded PostgreSQL did not stop cleanly: {Output}")]
     private static partial void LogStopFailed(ILogger logger, string output);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping PostgreSQL (pid {Pid}) left running by an earlier host that did not shut down")]
+    [LoggerMessage(EventId = LogEvents.PostgresOrphanStopping, Level = LogLevel.Warning, Message = "Stopping PostgreSQL (pid {Pid}) left running by an earlier host that did not shut down")]
     private static partial void LogStoppingOrphan(ILogger logger, int pid);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removing stale PostgreSQL pid file {PidFile}")]
+    [LoggerMessage(EventId = LogEvents.PostgresStalePidFileRemoved, Level = LogLevel.Information, Message = "Removing stale PostgreSQL pid file {PidFile}")]
     private static partial void LogRemovingStalePid(ILogger logger, string pidFile);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so the PostgreSQL user (uid {Uid}) can reach the data dir")]
+    [LoggerMessage(EventId = LogEvents.PostgresDataDirMadeSearchable, Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so the PostgreSQL user (uid {Uid}) can reach the data dir")]
     private static partial void LogMadeSearchable(ILogger logger, string dir, uint uid);
 }

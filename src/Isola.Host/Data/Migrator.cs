@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Data;
@@ -87,6 +88,6 @@ internal sealed partial class Migrator(NpgsqlDataSource dataSource, ILogger logg
     [GeneratedRegex(@"^migrations/(\d{4})_(.+)\.sql$")]
     private static partial Regex MigrationName();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Applied migration {Version:0000} {Name}")]
+    [LoggerMessage(EventId = LogEvents.MigrationApplied, Level = LogLevel.Information, Message = "Applied migration {Version:0000} {Name}")]
     private static partial void LogApplied(ILogger logger, int version, string name);
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Isola.Host.Auth;
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Invocations;
 using Npgsql;
@@ -19,7 +19,7 @@ namespace Isola.Host.Deliveries;
 /// the lease runs out.
 /// </summary>
 internal sealed partial class DeliveryDispatcher(
-    NpgsqlDataSource dataSource, DeliveryStore store, ReadySignal ready, FunctionRegistry registry, FunctionInvoker invoker, DeliveryOptions options,
+    NpgsqlDataSource dataSource, DeliveryStore store, ReadySignal ready, DeployedFunctionCache functions, FunctionInvoker invoker, DeliveryOptions options,
     NodeIdentity node, ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
     private static readonly Caller ServiceCaller = Caller.Service(null);
@@ -148,7 +148,7 @@ internal sealed partial class DeliveryDispatcher(
                 return;
             }
 
-            var function = await registry.FindAsync(delivery.AppId, delivery.FunctionId.ToString("D"), cancellationToken);
+            var function = await functions.FindAsync(delivery.AppId, delivery.FunctionId.ToString("D"), cancellationToken);
             if (function is null)
             {
                 // Deleted since: its rows go with it (the foreign key), this one included.

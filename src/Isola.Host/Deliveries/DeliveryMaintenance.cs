@@ -1,3 +1,5 @@
+using Isola.Host.Observability;
+
 namespace Isola.Host.Deliveries;
 
 /// <summary>
@@ -48,6 +50,6 @@ internal sealed partial class DeliveryMaintenance(DeliveryStore store, Transacti
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery maintenance: {What} failed ({Reason}); trying again next pass")]
+    [LoggerMessage(EventId = LogEvents.DeliveryMaintenanceFailed, Level = LogLevel.Warning, Message = "Delivery maintenance: {What} failed ({Reason}); trying again next pass")]
     private static partial void LogPassFailed(ILogger logger, string what, string reason);
 }

@@ -48,31 +48,4 @@ internal sealed record DeliveryOptions
     /// rest are cancelled and handed back (due at once, the attempt not counted) for another node.
     /// </summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>Reads <c>ISOLA_DELIVERY_LEASE_MS</c> and <c>ISOLA_DELIVERY_CONCURRENCY</c>; defaults for what is not set.</summary>
-    public static DeliveryOptions FromEnvironment()
-    {
-        var options = new DeliveryOptions();
-        if (Environment.GetEnvironmentVariable("ISOLA_DELIVERY_LEASE_MS") is { Length: > 0 } lease)
-        {
-            options = options with
-            {
-                Lease = int.TryParse(lease, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms is >= 300 and <= 3_600_000
-                    ? TimeSpan.FromMilliseconds(ms)
-                    : throw new Hosting.StartupException($"ISOLA_DELIVERY_LEASE_MS must be from 300 to 3600000 ms (got '{lease}')"),
-            };
-        }
-
-        if (Environment.GetEnvironmentVariable("ISOLA_DELIVERY_CONCURRENCY") is { Length: > 0 } concurrency)
-        {
-            options = options with
-            {
-                MaxConcurrent = int.TryParse(concurrency, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000
-                    ? n
-                    : throw new Hosting.StartupException($"ISOLA_DELIVERY_CONCURRENCY must be from 1 to 10000 (got '{concurrency}')"),
-            };
-        }
-
-        return options;
-    }
 }

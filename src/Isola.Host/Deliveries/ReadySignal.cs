@@ -1,4 +1,5 @@
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Deliveries;
@@ -66,6 +67,6 @@ internal sealed partial class ReadySignal(NpgsqlDataSource dataSource, NodeIdent
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not notify the other nodes of ready deliveries ({Reason}); they find them by polling")]
+    [LoggerMessage(EventId = LogEvents.DeliveryNotifyFailed, Level = LogLevel.Warning, Message = "Could not notify the other nodes of ready deliveries ({Reason}); they find them by polling")]
     private static partial void LogNotifyFailed(ILogger logger, string reason);
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Isola.Host.Data.AppDatabases;
 using Isola.Host.Data.FunctionDb;
+using Isola.Host.Observability;
 using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Deliveries;
@@ -101,9 +102,9 @@ internal sealed partial class TransactionHolds(DeliveryStore store, SqlExecutor 
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not settle what app {App} transaction {Xid} held ({Reason}); resolved later from its status")]
+    [LoggerMessage(EventId = LogEvents.HeldRowsSettleFailed, Level = LogLevel.Warning, Message = "Could not settle what app {App} transaction {Xid} held ({Reason}); resolved later from its status")]
     private static partial void LogSettleFailed(ILogger logger, string app, string xid, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Settled what app {App} transaction {Xid} held after the fact: {Status}")]
+    [LoggerMessage(EventId = LogEvents.HeldRowsResolved, Level = LogLevel.Information, Message = "Settled what app {App} transaction {Xid} held after the fact: {Status}")]
     private static partial void LogResolved(ILogger logger, string app, string xid, string status);
 }

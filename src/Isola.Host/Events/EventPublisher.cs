@@ -1,5 +1,6 @@
 using Isola.Host.Deliveries;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 
 namespace Isola.Host.Events;
 
@@ -90,7 +91,7 @@ internal sealed partial class EventPublisher(DeliveryStore store, ILogger<EventP
         return new Result(id, stored.Stored ? Outcome.Published : Outcome.Duplicate, stored.Subscribers, limit);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.EventChainTooDeep, Level = LogLevel.Warning,
         Message = "EVENT_CHAIN_TOO_DEEP: app {App} dropped event '{Name}' at chain depth {Depth}, past the limit of {Limit} (an event handler that keeps emitting?)")]
     private static partial void LogChainTooDeep(ILogger logger, string app, string name, int depth, int limit);
 }

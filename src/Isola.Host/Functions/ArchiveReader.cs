@@ -1,6 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Functions;
 
@@ -28,10 +28,10 @@ internal static class ArchiveReader
         var entries = IsZip(archive) ? ReadZip(archive, maxBytes)
             : IsGzip(archive) ? ReadTar(() => new GZipStream(new MemoryStream(archive), CompressionMode.Decompress), maxBytes)
             : IsTar(archive) ? ReadTar(() => new MemoryStream(archive), maxBytes)
-            : throw ApiException.InvalidField(Field, "is not a .tar.gz, .tar or .zip archive");
+            : throw IsolaException.InvalidField(Field, "is not a .tar.gz, .tar or .zip archive");
         if (entries.Count == 0)
         {
-            throw ApiException.InvalidField(Field, "holds no files");
+            throw IsolaException.InvalidField(Field, "holds no files");
         }
 
         return StripCommonFolder(entries);
@@ -54,7 +54,7 @@ internal static class ArchiveReader
                 // Unix mode bits live in the high half of ExternalAttributes; 0xA000 is a symlink.
                 if (((entry.ExternalAttributes >> 16) & 0xF000) == 0xA000)
                 {
-                    throw ApiException.InvalidField(Field, $"holds a symbolic link ({entry.FullName}); links are not allowed");
+                    throw IsolaException.InvalidField(Field, $"holds a symbolic link ({entry.FullName}); links are not allowed");
                 }
 
                 total += entry.Length;
@@ -65,7 +65,7 @@ internal static class ArchiveReader
         }
         catch (InvalidDataException ex)
         {
-            throw ApiException.InvalidField(Field, "is a damaged zip archive: " + ex.Message);
+            throw IsolaException.InvalidField(Field, "is a damaged zip archive: " + ex.Message);
         }
 
         return entries;
@@ -102,7 +102,7 @@ internal static class ArchiveReader
                     case TarEntryType.ContiguousFile:
                         break;
                     default:
-                        throw ApiException.InvalidField(Field, $"holds {entry.EntryType} entry '{entry.Name}'; only regular files and folders are allowed");
+                        throw IsolaException.InvalidField(Field, $"holds {entry.EntryType} entry '{entry.Name}'; only regular files and folders are allowed");
                 }
 
                 total += entry.Length;
@@ -112,7 +112,7 @@ internal static class ArchiveReader
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException)
         {
-            throw ApiException.InvalidField(Field, "is a damaged archive: " + ex.Message);
+            throw IsolaException.InvalidField(Field, "is a damaged archive: " + ex.Message);
         }
 
         return entries;
@@ -137,7 +137,7 @@ internal static class ArchiveReader
             if (type is 'x' or 'g' or 'L' or 'K' && size > MaxMetadataEntryBytes)
             {
                 var kind = type is 'x' or 'g' ? "pax" : "GNU long-name";
-                throw new ApiException(413, ErrorCodes.PayloadTooLarge,
+                throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge,
                     $"the bundle holds a {kind} header of {size} bytes; the limit for one is {MaxMetadataEntryBytes} bytes") { Field = Field };
             }
 
@@ -199,12 +199,12 @@ internal static class ArchiveReader
     {
         if (count > SourcePaths.MaxFiles)
         {
-            throw ApiException.InvalidField(Field, $"holds more than {SourcePaths.MaxFiles} files");
+            throw IsolaException.InvalidField(Field, $"holds more than {SourcePaths.MaxFiles} files");
         }
 
         if (total > maxBytes)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
         }
     }
 
@@ -217,7 +217,7 @@ internal static class ArchiveReader
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
+                throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {maxBytes} bytes") { Field = Field };
             }
 
             buffer.Write(chunk, 0, read);
@@ -238,7 +238,7 @@ internal static class ArchiveReader
             var normalized = SourcePaths.Normalize(relative, $"{Field}:{path}");
             if (!files.TryAdd(normalized, bytes))
             {
-                throw ApiException.InvalidField(Field, $"holds '{normalized}' twice");
+                throw IsolaException.InvalidField(Field, $"holds '{normalized}' twice");
             }
         }
 

@@ -1,4 +1,4 @@
-using Isola.Host.Api;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Functions;
 
@@ -36,7 +36,7 @@ internal sealed class CappedReadStream(Stream inner, long cap, string field) : S
         BytesRead += read;
         if (BytesRead > cap)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {cap} bytes, headers included; that is the limit") { Field = field };
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the bundle unpacks to more than {cap} bytes, headers included; that is the limit") { Field = field };
         }
 
         return read;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 using Isola.Host.Scheduling;
 
 namespace Isola.Host.Functions;
@@ -36,12 +36,12 @@ internal static partial class FunctionRequestParser
         var request = Parse(body, new FunctionSettings(), limits, uploaded);
         if (request.Name is null)
         {
-            throw ApiException.InvalidField("name", "is required");
+            throw IsolaException.InvalidField("name", "is required");
         }
 
         if (request.Source is null)
         {
-            throw ApiException.InvalidField("code", "is required (or 'files' with an 'entrypoint', or a multipart 'bundle' archive)");
+            throw IsolaException.InvalidField("code", "is required (or 'files' with an 'entrypoint', or a multipart 'bundle' archive)");
         }
 
         return request;
@@ -53,7 +53,7 @@ internal static partial class FunctionRequestParser
         var request = Parse(body, current, limits, uploaded);
         if (request.FieldsGiven.Count == 0 && uploaded is null)
         {
-            throw ApiException.InvalidRequest("the update names no field to change; send any of: " + string.Join(", ", KnownFields.Skip(1)));
+            throw IsolaException.InvalidRequest("the update names no field to change; send any of: " + string.Join(", ", KnownFields.Skip(1)));
         }
 
         return request;
@@ -66,7 +66,7 @@ internal static partial class FunctionRequestParser
     {
         if (!IsValidName(name))
         {
-            throw ApiException.InvalidField(field,
+            throw IsolaException.InvalidField(field,
                 $"must be 1-{MaxNameLength} characters of letters, digits, '-', '_' and '.', starting with a letter or digit (got '{Truncate(name)}')");
         }
     }
@@ -75,7 +75,7 @@ internal static partial class FunctionRequestParser
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidRequest($"the request body must be a JSON object, not {Describe(body)}");
+            throw IsolaException.InvalidRequest($"the request body must be a JSON object, not {Describe(body)}");
         }
 
         string? name = null, code = null, entrypoint = null;
@@ -89,7 +89,7 @@ internal static partial class FunctionRequestParser
             var value = property.Value;
             if (given.Contains(field))
             {
-                throw ApiException.InvalidField(field, "appears more than once");
+                throw IsolaException.InvalidField(field, "appears more than once");
             }
 
             given.Add(field);
@@ -103,13 +103,13 @@ internal static partial class FunctionRequestParser
                     code = RequireString(value, field);
                     if (code.Trim().Length == 0)
                     {
-                        throw ApiException.InvalidField(field, "is empty; it must hold the function's source");
+                        throw IsolaException.InvalidField(field, "is empty; it must hold the function's source");
                     }
 
                     var size = Encoding.UTF8.GetByteCount(code);
                     if (size > limits.MaxCodeBytes)
                     {
-                        throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"code is {size} bytes; the limit is {limits.MaxCodeBytes} bytes") { Field = field };
+                        throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"code is {size} bytes; the limit is {limits.MaxCodeBytes} bytes") { Field = field };
                     }
 
                     break;
@@ -142,7 +142,7 @@ internal static partial class FunctionRequestParser
                     var items = RequireArray(value, field);
                     if (items.Count == 0)
                     {
-                        throw ApiException.InvalidField(field, "must hold at least one trigger (omit it for the default http trigger)");
+                        throw IsolaException.InvalidField(field, "must hold at least one trigger (omit it for the default http trigger)");
                     }
 
                     for (var i = 0; i < items.Count; i++)
@@ -173,7 +173,7 @@ internal static partial class FunctionRequestParser
                     var mode = RequireString(value, field);
                     if (!FunctionSettings.AuthModes.Contains(mode))
                     {
-                        throw ApiException.InvalidField(field, $"must be one of {string.Join(", ", FunctionSettings.AuthModes)} (got '{Truncate(mode)}')");
+                        throw IsolaException.InvalidField(field, $"must be one of {string.Join(", ", FunctionSettings.AuthModes)} (got '{Truncate(mode)}')");
                     }
 
                     settings = settings with { Auth = mode };
@@ -185,7 +185,7 @@ internal static partial class FunctionRequestParser
                     settings = settings with { Network = ParseNetwork(value, field) };
                     break;
                 default:
-                    throw ApiException.InvalidField(field, $"is not a known field; known fields are {string.Join(", ", KnownFields)}");
+                    throw IsolaException.InvalidField(field, $"is not a known field; known fields are {string.Join(", ", KnownFields)}");
             }
         }
 
@@ -209,7 +209,7 @@ internal static partial class FunctionRequestParser
 
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidField(field, "must be an object such as {\"allowPrivate\": true}");
+            throw IsolaException.InvalidField(field, "must be an object such as {\"allowPrivate\": true}");
         }
 
         var network = NetworkSettings.Default;
@@ -218,7 +218,7 @@ internal static partial class FunctionRequestParser
             network = property.Name switch
             {
                 "allowPrivate" => network with { AllowPrivate = RequireBool(property.Value, $"{field}.allowPrivate") },
-                _ => throw ApiException.InvalidField($"{field}.{Truncate(property.Name)}", "is not a known field; the known field is allowPrivate"),
+                _ => throw IsolaException.InvalidField($"{field}.{Truncate(property.Name)}", "is not a known field; the known field is allowPrivate"),
             };
         }
 
@@ -231,24 +231,24 @@ internal static partial class FunctionRequestParser
         var given = (code is null ? 0 : 1) + (files is null ? 0 : 1) + (uploaded is null ? 0 : 1);
         if (given > 1)
         {
-            throw ApiException.InvalidField(code is not null ? "code" : "files", "cannot be combined with another source: send one of code, files, or a bundle archive");
+            throw IsolaException.InvalidField(code is not null ? "code" : "files", "cannot be combined with another source: send one of code, files, or a bundle archive");
         }
 
         if (code is not null)
         {
-            return entrypoint is null ? FunctionSource.FromCode(code) : throw ApiException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
+            return entrypoint is null ? FunctionSource.FromCode(code) : throw IsolaException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
         }
 
         var set = files ?? uploaded?.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal);
         if (set is null)
         {
-            return entrypoint is null ? null : throw ApiException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
+            return entrypoint is null ? null : throw IsolaException.InvalidField("entrypoint", "only applies to 'files' or a bundle archive");
         }
 
         var total = set.Values.Sum(bytes => (long)bytes.Length);
         if (total > limits.MaxSourceBytes)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the function's files are {total} bytes; the limit is {limits.MaxSourceBytes} bytes") { Field = files is null ? "bundle" : "files" };
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the function's files are {total} bytes; the limit is {limits.MaxSourceBytes} bytes") { Field = files is null ? "bundle" : "files" };
         }
 
         return new FunctionSource(set, SourcePaths.ChooseEntrypoint(set, entrypoint, "entrypoint"), IsSingleCode: false);
@@ -258,7 +258,7 @@ internal static partial class FunctionRequestParser
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidField("files", $"must be an object of path → text content, not {Describe(value)}");
+            throw IsolaException.InvalidField("files", $"must be an object of path → text content, not {Describe(value)}");
         }
 
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -271,18 +271,18 @@ internal static partial class FunctionRequestParser
             total += bytes.Length;
             if (total > maxBytes)
             {
-                throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the function's files are over the limit of {maxBytes} bytes") { Field = "files" };
+                throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the function's files are over the limit of {maxBytes} bytes") { Field = "files" };
             }
 
             if (!files.TryAdd(path, bytes))
             {
-                throw ApiException.InvalidField(field, $"names the same file as another entry ({path})");
+                throw IsolaException.InvalidField(field, $"names the same file as another entry ({path})");
             }
         }
 
         if (files.Count is 0 or > SourcePaths.MaxFiles)
         {
-            throw ApiException.InvalidField("files", $"must hold 1-{SourcePaths.MaxFiles} files");
+            throw IsolaException.InvalidField("files", $"must hold 1-{SourcePaths.MaxFiles} files");
         }
 
         return files;
@@ -292,7 +292,7 @@ internal static partial class FunctionRequestParser
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidField(field, $"must be an object like {{\"type\": \"http\"}}, not {Describe(value)}");
+            throw IsolaException.InvalidField(field, $"must be an object like {{\"type\": \"http\"}}, not {Describe(value)}");
         }
 
         string? type = null;
@@ -314,7 +314,7 @@ internal static partial class FunctionRequestParser
                 case "config":
                     if (property.Value.ValueKind != JsonValueKind.Object)
                     {
-                        throw ApiException.InvalidField($"{field}.config", $"must be an object, not {Describe(property.Value)}");
+                        throw IsolaException.InvalidField($"{field}.config", $"must be an object, not {Describe(property.Value)}");
                     }
 
                     configElement = property.Value;
@@ -323,18 +323,18 @@ internal static partial class FunctionRequestParser
                     eventName = RequireString(property.Value, $"{field}.eventName");
                     break;
                 default:
-                    throw ApiException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName, maxAttempts, backoffMs)");
+                    throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName, maxAttempts, backoffMs)");
             }
         }
 
         if (type is null)
         {
-            throw ApiException.InvalidField($"{field}.type", $"is required: one of {string.Join(", ", TriggerSpec.Types)}");
+            throw IsolaException.InvalidField($"{field}.type", $"is required: one of {string.Join(", ", TriggerSpec.Types)}");
         }
 
         if (!TriggerSpec.Types.Contains(type))
         {
-            throw ApiException.InvalidField($"{field}.type", $"must be one of {string.Join(", ", TriggerSpec.Types)} (got '{Truncate(type)}')");
+            throw IsolaException.InvalidField($"{field}.type", $"must be one of {string.Join(", ", TriggerSpec.Types)} (got '{Truncate(type)}')");
         }
 
         string[] allowedConfig = type switch
@@ -351,7 +351,7 @@ internal static partial class FunctionRequestParser
                 var path = $"{field}.config.{property.Name}";
                 if (!allowedConfig.Contains(property.Name))
                 {
-                    throw ApiException.InvalidField(path, allowedConfig.Length == 0
+                    throw IsolaException.InvalidField(path, allowedConfig.Length == 0
                         ? $"is not known: a {type} trigger takes no config"
                         : $"is not known for a {type} trigger (known: {string.Join(", ", allowedConfig)})");
                 }
@@ -366,12 +366,12 @@ internal static partial class FunctionRequestParser
         {
             if (type != TriggerSpec.Event)
             {
-                throw ApiException.InvalidField($"{field}.{name}", "is only valid on an event trigger");
+                throw IsolaException.InvalidField($"{field}.{name}", "is only valid on an event trigger");
             }
 
             if (config.TryGetValue(name, out var fromConfig) && fromConfig != setting)
             {
-                throw ApiException.InvalidField($"{field}.{name}", $"disagrees with config.{name}");
+                throw IsolaException.InvalidField($"{field}.{name}", $"disagrees with config.{name}");
             }
 
             config[name] = setting;
@@ -381,12 +381,12 @@ internal static partial class FunctionRequestParser
         {
             if (type != TriggerSpec.Event)
             {
-                throw ApiException.InvalidField($"{field}.eventName", "is only valid on an event trigger");
+                throw IsolaException.InvalidField($"{field}.eventName", "is only valid on an event trigger");
             }
 
             if (config.TryGetValue("eventName", out var fromConfig) && fromConfig != eventName)
             {
-                throw ApiException.InvalidField($"{field}.eventName", "disagrees with config.eventName");
+                throw IsolaException.InvalidField($"{field}.eventName", "disagrees with config.eventName");
             }
 
             config["eventName"] = eventName;
@@ -397,21 +397,21 @@ internal static partial class FunctionRequestParser
             case TriggerSpec.Cron:
                 if (!config.TryGetValue("schedule", out var schedule))
                 {
-                    throw ApiException.InvalidField($"{field}.config.schedule", "is required for a cron trigger, e.g. \"*/5 * * * *\"");
+                    throw IsolaException.InvalidField($"{field}.config.schedule", "is required for a cron trigger, e.g. \"*/5 * * * *\"");
                 }
 
                 config.TryGetValue("timezone", out var timeZone);
                 if (!CronSchedule.TryParse(schedule, timeZone, out _, out var error))
                 {
                     var badField = error!.StartsWith("time zone", StringComparison.Ordinal) ? "timezone" : "schedule";
-                    throw ApiException.InvalidField($"{field}.config.{badField}", $"is not valid: {error}");
+                    throw IsolaException.InvalidField($"{field}.config.{badField}", $"is not valid: {error}");
                 }
 
                 break;
             case TriggerSpec.Event:
                 if (!config.TryGetValue("eventName", out var name))
                 {
-                    throw ApiException.InvalidField($"{field}.eventName", "is required for an event trigger");
+                    throw IsolaException.InvalidField($"{field}.eventName", "is required for an event trigger");
                 }
 
                 RequireToken(name, $"{field}.eventName");
@@ -419,7 +419,7 @@ internal static partial class FunctionRequestParser
             case TriggerSpec.WebSocket:
                 if (!config.TryGetValue("event", out var wsEvent))
                 {
-                    throw ApiException.InvalidField($"{field}.config.event", "is required for a websocket trigger");
+                    throw IsolaException.InvalidField($"{field}.config.event", "is required for a websocket trigger");
                 }
 
                 RequireToken(wsEvent, $"{field}.config.event");
@@ -439,7 +439,7 @@ internal static partial class FunctionRequestParser
         var items = RequireArray(value, "methods");
         if (items.Count == 0)
         {
-            throw ApiException.InvalidField("methods", "must list at least one method (omit it or send null to allow all)");
+            throw IsolaException.InvalidField("methods", "must list at least one method (omit it or send null to allow all)");
         }
 
         var methods = new List<string>();
@@ -448,7 +448,7 @@ internal static partial class FunctionRequestParser
             var method = RequireString(items[i], $"methods[{i}]").ToUpperInvariant();
             if (!FunctionSettings.HttpMethods.Contains(method))
             {
-                throw ApiException.InvalidField($"methods[{i}]", $"must be one of {string.Join(", ", FunctionSettings.HttpMethods)} (got '{Truncate(method)}')");
+                throw IsolaException.InvalidField($"methods[{i}]", $"must be one of {string.Join(", ", FunctionSettings.HttpMethods)} (got '{Truncate(method)}')");
             }
 
             if (!methods.Contains(method))
@@ -464,7 +464,7 @@ internal static partial class FunctionRequestParser
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.InvalidField("envVars", $"must be an object of name → string value, not {Describe(value)}");
+            throw IsolaException.InvalidField("envVars", $"must be an object of name → string value, not {Describe(value)}");
         }
 
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -473,20 +473,20 @@ internal static partial class FunctionRequestParser
             var field = $"envVars.{property.Name}";
             if (!EnvNamePattern().IsMatch(property.Name))
             {
-                throw ApiException.InvalidField(field, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
+                throw IsolaException.InvalidField(field, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
             }
 
             if (property.Name.StartsWith("ISOLA_", StringComparison.OrdinalIgnoreCase) || property.Name.StartsWith("DENO_", StringComparison.OrdinalIgnoreCase))
             {
-                throw ApiException.InvalidField(field, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
+                throw IsolaException.InvalidField(field, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
             }
 
             var text = property.Value.ValueKind == JsonValueKind.String
                 ? property.Value.GetString()!
-                : throw ApiException.InvalidField(field, $"must be a string, not {Describe(property.Value)}");
+                : throw IsolaException.InvalidField(field, $"must be a string, not {Describe(property.Value)}");
             if (Encoding.UTF8.GetByteCount(text) > MaxEnvValueBytes)
             {
-                throw ApiException.InvalidField(field, $"is longer than {MaxEnvValueBytes} bytes");
+                throw IsolaException.InvalidField(field, $"is longer than {MaxEnvValueBytes} bytes");
             }
 
             env[property.Name] = text;
@@ -494,7 +494,7 @@ internal static partial class FunctionRequestParser
 
         if (env.Count > MaxEnvVars)
         {
-            throw ApiException.InvalidField("envVars", $"holds {env.Count} variables; the limit is {MaxEnvVars}");
+            throw IsolaException.InvalidField("envVars", $"holds {env.Count} variables; the limit is {MaxEnvVars}");
         }
 
         return env;
@@ -510,7 +510,7 @@ internal static partial class FunctionRequestParser
             var item = items[i];
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw ApiException.InvalidField(field, $"must be an object like {{\"service\": \"databases\", \"permissions\": [...]}}, not {Describe(item)}");
+                throw IsolaException.InvalidField(field, $"must be an object like {{\"service\": \"databases\", \"permissions\": [...]}}, not {Describe(item)}");
             }
 
             string? service = null;
@@ -523,7 +523,7 @@ internal static partial class FunctionRequestParser
                         service = RequireString(property.Value, $"{field}.service");
                         if (!BindingSpec.Services.Contains(service))
                         {
-                            throw ApiException.InvalidField($"{field}.service", $"must be one of {string.Join(", ", BindingSpec.Services)} (got '{Truncate(service)}')");
+                            throw IsolaException.InvalidField($"{field}.service", $"must be one of {string.Join(", ", BindingSpec.Services)} (got '{Truncate(service)}')");
                         }
 
                         break;
@@ -531,13 +531,13 @@ internal static partial class FunctionRequestParser
                         permissions = ParsePermissions(property.Value, $"{field}.permissions");
                         break;
                     default:
-                        throw ApiException.InvalidField($"{field}.{property.Name}", "is not a known binding field (service, permissions)");
+                        throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known binding field (service, permissions)");
                 }
             }
 
             if (service is null)
             {
-                throw ApiException.InvalidField($"{field}.service", "is required");
+                throw IsolaException.InvalidField($"{field}.service", "is required");
             }
 
             // No permissions list means service-level access (MolnOS's coarsest granularity).
@@ -556,7 +556,7 @@ internal static partial class FunctionRequestParser
             var path = $"{field}[{i}]";
             if (items[i].ValueKind != JsonValueKind.Object)
             {
-                throw ApiException.InvalidField(path, $"must be an object with resource, actions and optional targets, not {Describe(items[i])}");
+                throw IsolaException.InvalidField(path, $"must be an object with resource, actions and optional targets, not {Describe(items[i])}");
             }
 
             string? resource = null;
@@ -575,7 +575,7 @@ internal static partial class FunctionRequestParser
                         {
                             if (action is not ("read" or "write" or "delete" or "admin" or "publish" or "subscribe" or "*"))
                             {
-                                throw ApiException.InvalidField($"{path}.actions[{index}]", $"must be one of read, write, delete, admin, publish, subscribe, * (got '{Truncate(action)}')");
+                                throw IsolaException.InvalidField($"{path}.actions[{index}]", $"must be one of read, write, delete, admin, publish, subscribe, * (got '{Truncate(action)}')");
                             }
                         }
 
@@ -584,18 +584,18 @@ internal static partial class FunctionRequestParser
                         targets = RequireStringList(property.Value, $"{path}.targets");
                         break;
                     default:
-                        throw ApiException.InvalidField($"{path}.{property.Name}", "is not a known permission field (resource, actions, targets)");
+                        throw IsolaException.InvalidField($"{path}.{property.Name}", "is not a known permission field (resource, actions, targets)");
                 }
             }
 
             if (resource is null)
             {
-                throw ApiException.InvalidField($"{path}.resource", "is required");
+                throw IsolaException.InvalidField($"{path}.resource", "is required");
             }
 
             if (actions is null || actions.Count == 0)
             {
-                throw ApiException.InvalidField($"{path}.actions", "must list at least one action");
+                throw IsolaException.InvalidField($"{path}.actions", "must list at least one action");
             }
 
             permissions.Add(new BindingPermission(resource, actions, targets));
@@ -625,7 +625,7 @@ internal static partial class FunctionRequestParser
         var (min, max) = name == TriggerSpec.MaxAttempts ? (1, TriggerSpec.MaxMaxAttempts) : (0, TriggerSpec.MaxBackoffMs);
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number < min || number > max)
         {
-            throw ApiException.InvalidField(field, $"must be a whole number from {min} to {max}, not {Describe(value)}");
+            throw IsolaException.InvalidField(field, $"must be a whole number from {min} to {max}, not {Describe(value)}");
         }
 
         return number.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -638,12 +638,12 @@ internal static partial class FunctionRequestParser
     {
         if (!IsValidToken(value))
         {
-            throw ApiException.InvalidField(field, $"must be 1-200 characters of letters, digits and . _ - : / (got '{Truncate(value)}')");
+            throw IsolaException.InvalidField(field, $"must be 1-200 characters of letters, digits and . _ - : / (got '{Truncate(value)}')");
         }
     }
 
     private static string RequireString(JsonElement value, string field) =>
-        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw ApiException.InvalidField(field, $"must be a string, not {Describe(value)}");
+        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw IsolaException.InvalidField(field, $"must be a string, not {Describe(value)}");
 
     private static string? OptionalString(JsonElement value, string field, int maxLength)
     {
@@ -653,30 +653,30 @@ internal static partial class FunctionRequestParser
         }
 
         var text = RequireString(value, field);
-        return text.Length <= maxLength ? text : throw ApiException.InvalidField(field, $"is {text.Length} characters; the limit is {maxLength}");
+        return text.Length <= maxLength ? text : throw IsolaException.InvalidField(field, $"is {text.Length} characters; the limit is {maxLength}");
     }
 
     private static bool RequireBool(JsonElement value, string field) => value.ValueKind switch
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        _ => throw ApiException.InvalidField(field, $"must be true or false, not {Describe(value)}"),
+        _ => throw IsolaException.InvalidField(field, $"must be true or false, not {Describe(value)}"),
     };
 
     private static int RequireInt(JsonElement value, string field, int min, int max)
     {
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
         {
-            throw ApiException.InvalidField(field, $"must be an integer from {min} to {max}, not {Describe(value)}");
+            throw IsolaException.InvalidField(field, $"must be an integer from {min} to {max}, not {Describe(value)}");
         }
 
         return number >= min && number <= max
             ? (int)number
-            : throw ApiException.InvalidField(field, $"must be from {min} to {max} (got {number})");
+            : throw IsolaException.InvalidField(field, $"must be from {min} to {max} (got {number})");
     }
 
     private static List<JsonElement> RequireArray(JsonElement value, string field) =>
-        value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray()] : throw ApiException.InvalidField(field, $"must be an array, not {Describe(value)}");
+        value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray()] : throw IsolaException.InvalidField(field, $"must be an array, not {Describe(value)}");
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {

@@ -1,9 +1,10 @@
-using Isola.Host.Api;
 using Isola.Host.Apps;
 using Isola.Host.Build;
 using Isola.Host.Data.Bindings;
+using Isola.Host.Errors;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Secrets;
 
 namespace Isola.Host.Functions;
@@ -13,7 +14,7 @@ namespace Isola.Host.Functions;
 /// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
 /// </summary>
 internal sealed partial class FunctionService(
-    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, FunctionRegistry registry, DatabaseBindings databaseBindings,
+    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, DeployedFunctionCache registry, DatabaseBindings databaseBindings,
     IsolaOptions options, ILogger<FunctionService> logger)
 {
     public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)
@@ -23,7 +24,7 @@ internal sealed partial class FunctionService(
         // Checked before the build only to answer fast; the unique key decides races.
         if (await store.ExistsAsync(appId, name, cancellationToken))
         {
-            throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
+            throw new IsolaException(ErrorKind.Conflict, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
         }
 
         await databaseBindings.ValidateAsync(appId, request.Settings.Bindings, cancellationToken);
@@ -41,7 +42,7 @@ internal sealed partial class FunctionService(
     {
         if (request.Name is not null && request.Name != current.Name)
         {
-            throw ApiException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
+            throw IsolaException.InvalidField("name", $"cannot be changed (is '{current.Name}'); deploy a new function and delete this one instead");
         }
 
         await databaseBindings.ValidateAsync(current.AppId, request.Settings.Bindings, cancellationToken);
@@ -96,7 +97,7 @@ internal sealed partial class FunctionService(
         }
         catch (Npgsql.PostgresException ex)
         {
-            throw new ApiException(500, ErrorCodes.InternalError,
+            throw new IsolaException(ErrorKind.Internal, ErrorCodes.InternalError,
                 $"the function was stored, but its database binding could not be granted ({ex.MessageText}); deploy again to retry");
         }
     }
@@ -112,9 +113,9 @@ internal sealed partial class FunctionService(
     private Dictionary<string, string> Seal(IReadOnlyDictionary<string, string> env, Guid functionId) =>
         env.ToDictionary(pair => pair.Key, pair => secrets.Seal(pair.Value, EnvAssociatedData(functionId, pair.Key)));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deployed {App}/{Function} version {Version} ({Artifact})")]
+    [LoggerMessage(EventId = LogEvents.FunctionDeployed, Level = LogLevel.Information, Message = "Deployed {App}/{Function} version {Version} ({Artifact})")]
     private static partial void LogDeployed(ILogger logger, string app, string function, int version, string artifact);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rolled {App}/{Function} back to version {Version}")]
+    [LoggerMessage(EventId = LogEvents.FunctionRolledBack, Level = LogLevel.Information, Message = "Rolled {App}/{Function} back to version {Version}")]
     private static partial void LogRolledBack(ILogger logger, string app, string function, int version);
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Isola.Host.Api;
 using Isola.Host.Build;
+using Isola.Host.Errors;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -54,7 +54,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
 
     public async Task<FunctionRecord> GetAsync(string appId, string nameOrId, bool includeCode, CancellationToken cancellationToken) =>
         await FindAsync(appId, nameOrId, includeCode, cancellationToken)
-        ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{nameOrId}' does not exist in app '{appId}'");
+        ?? throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{nameOrId}' does not exist in app '{appId}'");
 
     /// <summary>Inserts a new function at version 1; a name taken meanwhile is 409 FUNCTION_EXISTS.</summary>
     public async Task CreateAsync(Guid id, string appId, string name, FunctionSource source, BuildArtifact artifact, FunctionSettings settings,
@@ -75,7 +75,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            throw new ApiException(409, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
+            throw new IsolaException(ErrorKind.Conflict, ErrorCodes.FunctionExists, $"function '{name}' already exists in app '{appId}'; update it with PUT") { Field = "name" };
         }
 
         await InsertArtifactAsync(connection, artifact, cancellationToken);
@@ -101,7 +101,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             lockRow.Parameters.Add(new NpgsqlParameter { Value = current.Id });
             next = await lockRow.ExecuteScalarAsync(cancellationToken) is int n
                 ? n
-                : throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{current.Name}' was deleted while it was being updated");
+                : throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{current.Name}' was deleted while it was being updated");
         }
 
         string sourceJson, artifactHash;
@@ -141,7 +141,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             exists.Parameters.Add(new NpgsqlParameter { Value = version });
             if (await exists.ExecuteScalarAsync(cancellationToken) is null)
             {
-                throw new ApiException(404, ErrorCodes.VersionNotFound, $"function '{function.Name}' has no version {version}") { Field = "version" };
+                throw new IsolaException(ErrorKind.NotFound, ErrorCodes.VersionNotFound, $"function '{function.Name}' has no version {version}") { Field = "version" };
             }
         }
 

@@ -1,4 +1,4 @@
-using Isola.Host.Api;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Functions;
 
@@ -16,12 +16,12 @@ internal static class SourcePaths
     {
         if (path.Length is 0 or > MaxPathLength || path.Contains('\\', StringComparison.Ordinal) || path.Contains('\0', StringComparison.Ordinal))
         {
-            throw ApiException.InvalidField(field, $"must be a relative path with '/' separators, 1-{MaxPathLength} characters");
+            throw IsolaException.InvalidField(field, $"must be a relative path with '/' separators, 1-{MaxPathLength} characters");
         }
 
         if (path.StartsWith('/'))
         {
-            throw ApiException.InvalidField(field, "must be relative to the function's folder, not absolute");
+            throw IsolaException.InvalidField(field, "must be relative to the function's folder, not absolute");
         }
 
         // Resolve against functions/<fn>/ and require the result to stay under functions/.
@@ -35,7 +35,7 @@ internal static class SourcePaths
                 case "..":
                     if (parts.Count == 0)
                     {
-                        throw ApiException.InvalidField(field, "leaves the functions folder; only the function's files and siblings such as ../_shared/ are allowed");
+                        throw IsolaException.InvalidField(field, "leaves the functions folder; only the function's files and siblings such as ../_shared/ are allowed");
                     }
 
                     parts.RemoveAt(parts.Count - 1);
@@ -48,7 +48,7 @@ internal static class SourcePaths
 
         if (parts.Count == 0 || (parts.Count == 1 && parts[0] == "fn"))
         {
-            throw ApiException.InvalidField(field, "names a folder, not a file");
+            throw IsolaException.InvalidField(field, "names a folder, not a file");
         }
 
         return parts[0] == "fn" ? string.Join('/', parts.Skip(1)) : "../" + string.Join('/', parts);
@@ -62,18 +62,18 @@ internal static class SourcePaths
             var normalized = Normalize(given, field);
             if (!files.ContainsKey(normalized))
             {
-                throw ApiException.InvalidField(field, $"names '{given}', which is not among the uploaded files");
+                throw IsolaException.InvalidField(field, $"names '{given}', which is not among the uploaded files");
             }
 
             if (normalized.StartsWith("../", StringComparison.Ordinal) || !FunctionSource.EntrypointExtensions.Any(e => normalized.EndsWith(e, StringComparison.Ordinal)))
             {
-                throw ApiException.InvalidField(field, $"must be a file of the function ending in {string.Join(", ", FunctionSource.EntrypointExtensions)}");
+                throw IsolaException.InvalidField(field, $"must be a file of the function ending in {string.Join(", ", FunctionSource.EntrypointExtensions)}");
             }
 
             return normalized;
         }
 
         return FunctionSource.DefaultEntrypoints.FirstOrDefault(files.ContainsKey)
-            ?? throw ApiException.InvalidField(field, $"is required: no {string.Join(", ", FunctionSource.DefaultEntrypoints)} among the files");
+            ?? throw IsolaException.InvalidField(field, $"is required: no {string.Join(", ", FunctionSource.DefaultEntrypoints)} among the files");
     }
 }

@@ -1,3 +1,4 @@
+using Isola.Host.Workers;
 namespace Isola.Host.Gateway;
 
 /// <summary>
@@ -23,10 +24,10 @@ internal static class ForwardedHeaders
 
     public static bool ShouldForward(string name, bool passAll) =>
         !HopByHop.Contains(name) &&
-        !name.StartsWith("x-isola-", StringComparison.OrdinalIgnoreCase) &&
+        !name.StartsWith(WorkerProtocol.EnvelopePrefix, StringComparison.OrdinalIgnoreCase) &&
         (passAll || Safe.Contains(name));
 
     /// <summary>Response headers not copied back to the client (Kestrel frames the body itself).</summary>
     public static bool ShouldReturn(string name) =>
-        !HopByHop.Contains(name) && !name.Equals("x-isola-error", StringComparison.OrdinalIgnoreCase);
+        !HopByHop.Contains(name) && !name.Equals(WorkerProtocol.ErrorHeader, StringComparison.OrdinalIgnoreCase);
 }

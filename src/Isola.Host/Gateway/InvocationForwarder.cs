@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using Isola.Host.Api;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Invocations;
+using Isola.Host.Observability;
 using Isola.Host.Workers;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -17,14 +19,14 @@ namespace Isola.Host.Gateway;
 /// contract; none reaches the host's own stability.
 /// </summary>
 internal sealed partial class InvocationForwarder(
-    FunctionRegistry registry, FunctionInvoker invoker, CallerIdentifier identifier, IsolaOptions options, ILogger<InvocationForwarder> logger)
+    DeployedFunctionCache registry, FunctionInvoker invoker, CallerIdentifier identifier, IsolaOptions options, ILogger<InvocationForwarder> logger)
 {
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {
         var function = await registry.FindAsync(route.AppId, route.FunctionRef, http.RequestAborted);
         if (function is null || !function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
         {
-            throw ApiException.NotFound(ErrorCodes.FunctionNotFound, function is null || function.Settings.Internal
+            throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, function is null || function.Settings.Internal
                 ? $"function '{route.FunctionRef}' does not exist in app '{route.AppId}'"
                 : $"function '{function.Name}' has no http trigger, so it cannot be called over HTTP");
         }
@@ -43,15 +45,15 @@ internal sealed partial class InvocationForwarder(
         // OPTIONS always reaches the function: CORS preflight must work whatever methods it serves (H8).
         if (function.Settings.Methods is { } allowed && !allowed.Contains(method) && !HttpMethods.IsOptions(method))
         {
-            throw new ApiException(405, ErrorCodes.MethodNotAllowed, $"'{function.Name}' accepts {string.Join(", ", allowed)}, not {method}")
+            throw new IsolaException(ErrorKind.NotAllowed, ErrorCodes.MethodNotAllowed, $"'{function.Name}' accepts {string.Join(", ", allowed)}, not {method}")
             {
-                Headers = new Dictionary<string, string> { ["Allow"] = string.Join(", ", allowed) },
+                Allowed = allowed,
             };
         }
 
         if (http.Request.ContentLength > options.MaxRequestBodyBytes)
         {
-            throw new ApiException(413, ErrorCodes.PayloadTooLarge, $"the request body is {http.Request.ContentLength} bytes; the limit is {options.MaxRequestBodyBytes}");
+            throw new IsolaException(ErrorKind.TooLarge, ErrorCodes.PayloadTooLarge, $"the request body is {http.Request.ContentLength} bytes; the limit is {options.MaxRequestBodyBytes}");
         }
 
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -78,7 +80,7 @@ internal sealed partial class InvocationForwarder(
                 function = lease.Function; // recorded as the version that served
                 if (!function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
                 {
-                    throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' no longer has an http trigger");
+                    throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' no longer has an http trigger");
                 }
 
                 caller = AccessPolicy.Admit(function.Settings, identity, function.Name);
@@ -211,7 +213,14 @@ internal sealed partial class InvocationForwarder(
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, InvocationProgress outcome)
     {
-        var (status, code, message) = await invoker.ClassifyAsync(function, worker, ex, deadlinePassed);
+        // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not
+        // hex), while HttpClient streams it to the worker; it arrives wrapped. The caller's fault, not the worker's:
+        // answer at once instead of waiting to see how a worker that is fine "ended".
+        var (status, code, message) = RequestBodyFailure.Find(ex) is { } bodyFailure
+            ? (ErrorStatus.Of(bodyFailure.Kind), bodyFailure.Code, bodyFailure.Kind == ErrorKind.TooLarge
+                ? $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes"
+                : bodyFailure.Message)
+            : await invoker.ClassifyAsync(function, worker, ex, deadlinePassed);
         outcome.Status = status;
         outcome.ErrorCode = code;
         outcome.ErrorMessage ??= message;
@@ -239,6 +248,6 @@ internal sealed partial class InvocationForwarder(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.StreamAborted, Level = LogLevel.Warning, Message = "Aborted a streaming response of {Function}: {Reason}")]
     private static partial void LogAbortedStream(ILogger logger, string function, string reason);
 }

@@ -1,7 +1,8 @@
 namespace Isola.Host.Hosting;
 
 /// <summary>
-/// Everything a node needs to start, resolved from flags and <c>ISOLA_*</c> variables (flags win).
+/// Everything a node needs to start. Operators set it through flags and <c>ISOLA_*</c> variables, read and
+/// checked in one place (<see cref="Settings.IsolaSettings"/>, which docs/running.md lists).
 /// </summary>
 internal sealed record IsolaOptions
 {
@@ -30,6 +31,18 @@ internal sealed record IsolaOptions
 
     /// <summary>Explicit Deno binary; null searches the project-local install, then PATH.</summary>
     public string? DenoPath { get; init; }
+
+    /// <summary>The worker runtime's entry (<c>runtime/bootstrap.ts</c>); null searches upward from the host's folder.</summary>
+    public string? RuntimePath { get; init; }
+
+    /// <summary>Folder of the PostgreSQL server binaries for the embedded cluster; null picks the newest installed.</summary>
+    public string? PostgresBinDir { get; init; }
+
+    /// <summary>OS user the embedded cluster runs as when the host is root; null uses <c>postgres</c>, else <c>nobody</c>.</summary>
+    public string? PostgresUser { get; init; }
+
+    /// <summary>Least severe log level written to the console.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     /// <summary>Deno's module cache (npm packages) shared by builds; null puts it in the data dir.</summary>
     public string? DenoCacheDir { get; init; }
@@ -69,57 +82,4 @@ internal sealed record IsolaOptions
     /// cold cache count against it.
     /// </summary>
     public TimeSpan BuildTimeout { get; init; } = TimeSpan.FromSeconds(120);
-
-    public static IsolaOptions FromEnvironment(string dataDir) => new()
-    {
-        DataDir = Path.GetFullPath(dataDir),
-        DatabaseUrl = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DATABASE_URL")),
-        MasterKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_MASTER_KEY")),
-        DenoPath = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO")),
-        AdminKey = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY")),
-        DenoCacheDir = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DENO_DIR")),
-        BindAddress = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_BIND")) ?? "127.0.0.1",
-        Workers = new Workers.WorkerOptions
-        {
-            MemoryEnforcement = MemoryEnforcement(Environment.GetEnvironmentVariable("ISOLA_WORKER_MEMORY_LIMITS")),
-            TmpLimitMb = ParseTmpLimit(Environment.GetEnvironmentVariable("ISOLA_WORKER_TMP_MB"), "ISOLA_WORKER_TMP_MB"),
-        },
-        Deliveries = Isola.Host.Deliveries.DeliveryOptions.FromEnvironment(),
-        PublicUrl = ParsePublicUrl(NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_PUBLIC_URL"))),
-        DatabaseRestartAttempts = int.TryParse(Environment.GetEnvironmentVariable("ISOLA_PG_RESTART_ATTEMPTS"), out var attempts) && attempts >= 0 ? attempts : 5,
-        Data = NullIfEmpty(Environment.GetEnvironmentVariable("ISOLA_DB_MAX_RESULT_BYTES")) is { } cap
-            ? new() { MaxResultBytes = long.TryParse(cap, System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes > 0
-                ? bytes
-                : throw new StartupException($"ISOLA_DB_MAX_RESULT_BYTES must be a positive number of bytes (got '{cap}')") }
-            : new(),
-    };
-
-    private static Isola.Host.Workers.Memory.WorkerMemoryMode MemoryEnforcement(string? value) => value?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "auto" => Isola.Host.Workers.Memory.WorkerMemoryMode.Auto,
-        "cgroup" => Isola.Host.Workers.Memory.WorkerMemoryMode.Cgroup,
-        "watchdog" => Isola.Host.Workers.Memory.WorkerMemoryMode.Watchdog,
-        _ => throw new StartupException($"ISOLA_WORKER_MEMORY_LIMITS={value} is not one of auto, cgroup, watchdog"),
-    };
-
-    private static Uri? ParsePublicUrl(string? text) =>
-        text is null ? null
-        : Uri.TryCreate(text.TrimEnd('/'), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Query.Length == 0 && url.Fragment.Length == 0
-            ? url
-            : throw new ArgumentException($"ISOLA_PUBLIC_URL must be an http(s) URL such as https://functions.example.com (got '{text}')");
-
-    /// <summary>A worker tmp size in MB (1 to 1,048,576); empty gives the default.</summary>
-    public static int ParseTmpLimit(string? text, string source)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return Isola.Host.Workers.Sandbox.WorkerSandbox.DefaultTmpLimitMb;
-        }
-
-        return int.TryParse(text, out var mb) && mb is >= 1 and <= 1_048_576
-            ? mb
-            : throw new ArgumentException($"{source} must be a size in MB from 1 to 1048576 (got '{text}')");
-    }
-
-    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

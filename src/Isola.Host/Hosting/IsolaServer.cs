@@ -9,10 +9,10 @@ using Isola.Host.Data.AppDatabases;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Observability;
+using Isola.Host.Secrets;
 using Isola.Host.Workers;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Sandbox;
-using Isola.Host.Secrets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Npgsql;
@@ -59,8 +59,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Starts a node; a bad setting (however it was set) stops it here, with a message naming the setting and value.</summary>
     public static async Task<IsolaServer> StartAsync(IsolaOptions options, LogLevel minimumLevel, CancellationToken cancellationToken)
     {
+        Settings.IsolaSettings.Validate(options);
         using var startupLogging = LoggerFactory.Create(logging => ConfigureLogging(logging, minimumLevel));
         var logger = startupLogging.CreateLogger<IsolaServer>();
 
@@ -78,18 +80,12 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             string connectionString;
             if (options.DatabaseUrl is { } url)
             {
-                try
-                {
-                    connectionString = DatabaseUrl.ToConnectionString(url);
-                }
-                catch (Exception ex) when (ex is FormatException or UriFormatException or ArgumentException)
-                {
-                    throw new StartupException(ex.Message, ex);
-                }
+                connectionString = DatabaseUrl.ToConnectionString(url); // Its form was checked with the other settings.
             }
             else
             {
-                postgres = await EmbeddedPostgres.StartAsync(options.DataDir, startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
+                postgres = await EmbeddedPostgres.StartAsync(options.DataDir, options.PostgresBinDir, options.PostgresUser,
+                    startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
                 connectionString = postgres.ConnectionString;
             }
 
@@ -124,6 +120,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
             var app = BuildApp(options, minimumLevel, dataSource, box, denoPath, names, signer);
             await app.StartAsync(cancellationToken);
+            app.Services.GetRequiredService<IsolaMetrics>(); // its instruments exist from the start, not from a first use
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             app.Services.GetRequiredService<WorkerSupervisor>().Start(new Uri(address).Port);
             LogListening(logger, address);
@@ -283,18 +280,21 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.
-        services.AddSingleton<FunctionRegistry>();
-        services.AddHostedService<RegistryListener>();
+        services.AddSingleton<DeployedFunctionCache>();
+        services.AddSingleton<FunctionChanges>();
+        services.AddHostedService<FunctionChangeListener>();
         services.AddSingleton<InvocationRecorder>();
         services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddHostedService(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddSingleton<InvocationQueries>();
+        services.AddMetrics();
+        services.AddSingleton<IsolaMetrics>();
         services.AddSingleton(options.Workers);
         services.AddSingleton(new ArtifactCache(dataSource, Path.Combine(options.DataDir, "artifacts")));
-        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(WorkerLaunch.FindBootstrap), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
+        services.AddSingleton(new WorkerLaunch(denoPath, new Lazy<string>(() => WorkerLaunch.FindBootstrap(options.RuntimePath)), SocketFolder.Choose(options.DataDir, Path.Combine(options.DataDir, "workers"),
             // A worker's own socket, and the one node servers listen on in its tmp.
             Path.Combine("0123456789ab", "tmp", ".isola-000.sock"), "isola-workers-"), Path.Combine(options.DataDir, "worker-cache"),
-            WorkerSandbox.Detect(UnixUser.IsRoot, options.Workers.TmpLimitMb)));
+            WorkerSandbox.Detect(UnixUser.IsRoot, options.Workers.TmpLimitMb, options.Workers.MountNamespaces)));
         // Calls from functions to the host (ctx.db …) over each worker's host.sock, checked by capability.
         services.AddSingleton(options.HostCalls);
         services.AddSingleton<InvocationCapabilities>();
@@ -349,15 +349,15 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         });
     }
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Stopping the node: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.NodeStopping, Level = LogLevel.Critical, Message = "Stopping the node: {Reason}")]
     private static partial void LogDatabaseLost(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown: could not {Step}; going on with the rest")]
+    [LoggerMessage(EventId = LogEvents.ShutdownStepFailed, Level = LogLevel.Error, Message = "Shutdown: could not {Step}; going on with the rest")]
     private static partial void LogShutdownStepFailed(ILogger logger, string step, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
+    [LoggerMessage(EventId = LogEvents.Listening, Level = LogLevel.Information, Message = "Isola is listening on {Address}")]
     private static partial void LogListening(ILogger logger, string address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Sandbox}")]
+    [LoggerMessage(EventId = LogEvents.WorkerSandbox, Level = LogLevel.Information, Message = "{Sandbox}")]
     private static partial void LogSandbox(ILogger logger, string sandbox);
 }

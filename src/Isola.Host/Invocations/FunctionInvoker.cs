@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Isola.Host.Api;
 using Isola.Host.Auth;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
 using Isola.Host.Hosting;
@@ -20,7 +21,7 @@ namespace Isola.Host.Invocations;
 /// call <see cref="InvokeAsync"/>, which buffers the answer and returns a typed <see cref="InvocationOutcome"/>.
 /// </summary>
 internal sealed partial class FunctionInvoker(
-    FunctionRegistry registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
+    DeployedFunctionCache registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
     InvocationCapabilities capabilities, PublicBaseUrl publicUrl, ILogger<FunctionInvoker> logger)
 {
     private static readonly Uri WorkerBase = new("http://worker/");
@@ -66,7 +67,7 @@ internal sealed partial class FunctionInvoker(
             using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
             if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
             {
-                outcome.Status = outcome.ErrorCode == "BOOT_ERROR" ? 503 : 500;
+                outcome.Status = outcome.ErrorCode == ErrorCodes.BootError ? 503 : 500;
             }
             else
             {
@@ -117,7 +118,7 @@ internal sealed partial class FunctionInvoker(
             catch (PoolRetiredException) when (attempt <= switches)
             {
                 function = await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
-                    ?? throw ApiException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
+                    ?? throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
             }
         }
     }
@@ -141,15 +142,15 @@ internal sealed partial class FunctionInvoker(
     public static IEnumerable<KeyValuePair<string, string>> Envelope(string invocationId, string origin, string subpath, DateTimeOffset deadlineAt, Caller caller,
         string capability, TriggerKind trigger)
     {
-        yield return new("x-isola-invocation-id", invocationId);
-        yield return new("x-isola-origin", origin);
-        yield return new("x-isola-subpath", subpath);
-        yield return new("x-isola-deadline", deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        yield return new("x-isola-caller", caller.EnvelopeJson);
-        yield return new("x-isola-capability", capability);
+        yield return new(WorkerProtocol.InvocationIdHeader, invocationId);
+        yield return new(WorkerProtocol.OriginHeader, origin);
+        yield return new(WorkerProtocol.SubpathHeader, subpath);
+        yield return new(WorkerProtocol.DeadlineHeader, deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        yield return new(WorkerProtocol.CallerHeader, caller.EnvelopeJson);
+        yield return new(WorkerProtocol.CapabilityHeader, capability);
         if (trigger != TriggerKind.Http)
         {
-            yield return new("x-isola-trigger", trigger.Name());
+            yield return new(WorkerProtocol.TriggerHeader, trigger.Name());
         }
     }
 
@@ -159,7 +160,7 @@ internal sealed partial class FunctionInvoker(
     /// </summary>
     public static async Task<bool> ReadRuntimeErrorAsync(HttpResponseMessage response, InvocationProgress outcome, CancellationToken cancellationToken)
     {
-        if (!response.Headers.TryGetValues("x-isola-error", out var errorCodes))
+        if (!response.Headers.TryGetValues(WorkerProtocol.ErrorHeader, out var errorCodes))
         {
             return false;
         }
@@ -169,9 +170,11 @@ internal sealed partial class FunctionInvoker(
         try
         {
             using var document = JsonDocument.Parse(body);
-            var root = document.RootElement.TryGetProperty("error", out var nested) ? nested : document.RootElement;
-            outcome.ErrorMessage = root.TryGetProperty("message", out var message) ? message.GetString() : body;
-            outcome.ErrorStack = root.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
+            // One shape for every runtime error: {"error": {"message", "stack"?}} (runtime/PROTOCOL.md).
+            var error = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var nested) &&
+                nested.ValueKind == JsonValueKind.Object ? nested : default;
+            outcome.ErrorMessage = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) ? message.GetString() : body;
+            outcome.ErrorStack = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
         }
         catch (JsonException)
         {
@@ -186,24 +189,14 @@ internal sealed partial class FunctionInvoker(
     {
         switch (ex)
         {
-            case ApiException api:
-                return (api.Status, api.Code, api.Message);
+            case IsolaException error:
+                return (ErrorStatus.Of(error.Kind), error.Code, error.Message);
             case WorkerBootException boot:
                 return (503, ErrorCodes.BootError, boot.Message);
             case NoCapacityException capacity:
                 return (503, ErrorCodes.NoCapacity, capacity.Message);
             case PoolRetiredException retired:
                 return (503, ErrorCodes.NoCapacity, retired.Message + " several times; retry");
-        }
-
-        // Kestrel refuses a body past the limit, or with broken chunked framing (a bare LF, a size that is not
-        // hex), while HttpClient streams it to the worker; it arrives wrapped. The caller's fault, not the worker's:
-        // answer at once instead of waiting to see how a worker that is fine "ended".
-        if (RequestBodyFailure.Find(ex) is { } bodyFailure)
-        {
-            return (bodyFailure.Status, bodyFailure.Code, bodyFailure.Status == 413
-                ? $"the request body is over the limit of {options.MaxRequestBodyBytes} bytes"
-                : bodyFailure.Message);
         }
 
         if (deadlinePassed)
@@ -270,7 +263,7 @@ internal sealed partial class FunctionInvoker(
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ForwardFailed, Level = LogLevel.Warning, Message = "Forwarding to {Function} failed: {Reason}")]
     private static partial void LogForwardFailed(ILogger logger, string function, string reason);
 }
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Isola.Host.Auth;
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 
 namespace Isola.Host.Invocations;
 

@@ -336,18 +336,18 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation records are arriving faster than they can be stored; {Dropped} dropped so far")]
+    [LoggerMessage(EventId = LogEvents.InvocationRecordsDropped, Level = LogLevel.Warning, Message = "Invocation records are arriving faster than they can be stored; {Dropped} dropped so far")]
     private static partial void LogDropped(ILogger logger, long dropped);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The database does not answer; invocation records are kept in memory (bounded) until it does: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.InvocationRecordsDeferred, Level = LogLevel.Warning, Message = "The database does not answer; invocation records are kept in memory (bounded) until it does: {Reason}")]
     private static partial void LogWriteDeferred(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Invocation records are being stored again")]
+    [LoggerMessage(EventId = LogEvents.InvocationRecordsResumed, Level = LogLevel.Information, Message = "Invocation records are being stored again")]
     private static partial void LogWritesResumed(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store {Count} invocation records: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.InvocationRecordsNotStored, Level = LogLevel.Warning, Message = "Could not store {Count} invocation records: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, int count, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "worker {Worker} [{Level}] {Message}")]
+    [LoggerMessage(EventId = LogEvents.WorkerOutput, Level = LogLevel.Debug, Message = "worker {Worker} [{Level}] {Message}")]
     private static partial void LogWorkerOutput(ILogger logger, string worker, string level, string message);
 }

@@ -32,7 +32,7 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
     {
         var tmp = Path.Combine(workerDir, "tmp");
         // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
-        var writable = tmp + "," + Path.Combine(workerDir, "worker.sock") + "," + Path.Combine(workerDir, "host.sock") + (Sandbox.PrivateTmp ? ",/tmp" : "");
+        var writable = tmp + "," + Path.Combine(workerDir, WorkerProtocol.WorkerSocket) + "," + Path.Combine(workerDir, WorkerProtocol.HostSocket) + (Sandbox.PrivateTmp ? ",/tmp" : "");
         List<string> arguments =
         [
             // no-legacy-abort: request.signal aborts on cancellation only; the legacy abort after every
@@ -75,14 +75,14 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
     };
 
     /// <summary>
-    /// Finds <c>runtime/bootstrap.ts</c>: <c>ISOLA_RUNTIME</c>, else upward from the host's folder.
-    /// A node without it still serves the control plane; function calls answer 503 BOOT_ERROR.
+    /// Finds <c>runtime/bootstrap.ts</c>: the configured file (<c>ISOLA_RUNTIME</c>, checked at start), else
+    /// upward from the host's folder. A node without it still serves the control plane; function calls answer 503 BOOT_ERROR.
     /// </summary>
-    public static string FindBootstrap()
+    public static string FindBootstrap(string? configured)
     {
-        if (System.Environment.GetEnvironmentVariable("ISOLA_RUNTIME") is { Length: > 0 } configured)
+        if (configured is not null)
         {
-            return File.Exists(configured) ? Path.GetFullPath(configured) : throw new WorkerBootException($"ISOLA_RUNTIME={configured} does not exist");
+            return Path.GetFullPath(configured);
         }
 
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,3 +1,5 @@
+using Isola.Host.Functions;
+
 namespace Isola.Host.Workers;
 
 /// <summary>One reserved concurrency slot on a worker; disposing it gives the slot back to the pool.</summary>
@@ -8,7 +10,7 @@ internal sealed class WorkerLease(WorkerProcess worker, WorkerPool pool) : IDisp
     public WorkerProcess Worker { get; } = worker;
 
     /// <summary>The version this slot serves; after a switch it may be newer than the one the caller first resolved.</summary>
-    public Gateway.DeployedFunction Function => pool.Function;
+    public DeployedFunction Function => pool.Function;
 
     public void Dispose()
     {

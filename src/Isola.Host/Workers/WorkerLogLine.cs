@@ -13,12 +13,12 @@ internal static class WorkerLogLine
             {
                 using var document = JsonDocument.Parse(line);
                 var root = document.RootElement;
-                if (root.TryGetProperty("t", out var type) && type.GetString() == "log")
+                if (root.TryGetProperty(WorkerProtocol.LogKindKey, out var type) && type.GetString() == WorkerProtocol.LogKind)
                 {
-                    var invocation = root.TryGetProperty("inv", out var inv) && inv.ValueKind == JsonValueKind.String ? inv.GetString() : null;
-                    var level = root.TryGetProperty("level", out var lv) ? lv.GetString() ?? "info" : "info";
-                    var message = root.TryGetProperty("msg", out var msg) ? msg.GetString() ?? "" : "";
-                    var timestamp = root.TryGetProperty("ts", out var ts) && ts.TryGetInt64(out var ms)
+                    var invocation = root.TryGetProperty(WorkerProtocol.LogInvocationKey, out var inv) && inv.ValueKind == JsonValueKind.String ? inv.GetString() : null;
+                    var level = root.TryGetProperty(WorkerProtocol.LogLevelKey, out var lv) ? lv.GetString() ?? "info" : "info";
+                    var message = root.TryGetProperty(WorkerProtocol.LogMessageKey, out var msg) ? msg.GetString() ?? "" : "";
+                    var timestamp = root.TryGetProperty(WorkerProtocol.LogTimestampKey, out var ts) && ts.TryGetInt64(out var ms)
                         ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
                         : DateTimeOffset.UtcNow;
                     output.OnLog(workerId, invocation, level, message, timestamp);

@@ -56,6 +56,12 @@ internal sealed record WorkerOptions
     /// </summary>
     public int TmpLimitMb { get; init; } = Sandbox.WorkerSandbox.DefaultTmpLimitMb;
 
+    /// <summary>
+    /// Whether a root host gives each worker a mount namespace (its own tmpfs at /tmp); false forces the
+    /// plain-folder fallback, for comparison or on kernels that refuse mount namespaces.
+    /// </summary>
+    public bool MountNamespaces { get; init; } = true;
+
     /// <summary>How often every worker of a pool is asked whether its event loop answers (GET /__isola/health).</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 

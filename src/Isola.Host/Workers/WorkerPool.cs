@@ -1,4 +1,4 @@
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 
 namespace Isola.Host.Workers;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Isola.Host.Data;
+using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
 
@@ -26,7 +26,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     private readonly long _processLimitBytes;
     private WorkerExitKind? _plannedExit;
     private HostCallChannel? _channel;
-    private int _inFlight;
+    private readonly WorkerControlClient _control;
+    private readonly WorkerSlots _slots = new();
     private int _disposed;
 
     private WorkerProcess(string id, string directory, int memoryLimitMb, long processLimitBytes, IWorkerMemoryGuard memory, Process process,
@@ -40,33 +41,8 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         _process = process;
         _output = output;
         _logger = logger;
-        SocketPath = Path.Combine(directory, "worker.sock");
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            UseCookies = false,
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
-            // The invocation envelope carries tracing; no headers the function did not ask for.
-            ActivityHeadersPropagator = null,
-        };
-        Client = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri("http://worker/"), Timeout = Timeout.InfiniteTimeSpan };
-        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        SocketPath = Path.Combine(directory, WorkerProtocol.WorkerSocket);
+        _control = new WorkerControlClient(SocketPath);
     }
 
     public string Id { get; }
@@ -80,24 +56,17 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     /// <summary>The OS process id, kept from the start: the Process object may be disposed while leases still point here.</summary>
     public int Pid { get; private set; }
 
-    /// <summary>Talks HTTP/1.1 to the worker over its socket.</summary>
-    public HttpClient Client { get; }
-
-    /// <summary>
-    /// The same connections without HttpClient's per-request timeout and cancellation plumbing, for
-    /// the invocation path (requests carry absolute <c>http://worker/...</c> URIs; answers come back
-    /// as soon as their head is read).
-    /// </summary>
-    public HttpMessageInvoker Invoker { get; }
+    /// <summary>Sends invocations to the worker.</summary>
+    public HttpMessageInvoker Invoker => _control.Invoker;
 
     /// <summary>Completes when the process has ended, saying why.</summary>
     public Task<WorkerExit> Exited => _exited.Task;
 
     public bool IsAlive => !_exited.Task.IsCompleted;
 
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _slots.InFlight;
 
-    public DateTimeOffset LastReleased { get; private set; }
+    public DateTimeOffset LastReleased => _slots.LastReleased;
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, WorkerMemoryLimits memoryLimits, int memoryLimitMb, int hostPort,
         (uint Uid, uint Gid)? runAs, IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
@@ -210,7 +179,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            response = await Client.PostAsJsonAsync("/__isola/load", request, WorkerJson.Options, deadline.Token);
+            response = await _control.LoadAsync(request, deadline.Token);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
@@ -232,47 +201,11 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Asks the worker whether its event loop answers; a busy-looping worker does not.</summary>
-    public async Task<bool> IsResponsiveAsync(TimeSpan timeout)
-    {
-        if (!IsAlive)
-        {
-            return false;
-        }
+    public Task<bool> IsResponsiveAsync(TimeSpan timeout) => IsAlive ? _control.IsResponsiveAsync(timeout) : Task.FromResult(false);
 
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            using var response = await Client.GetAsync("/__isola/health", deadline.Token);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public bool TryReserve(int concurrency) => IsAlive && _slots.TryReserve(concurrency);
 
-    public bool TryReserve(int concurrency)
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _inFlight);
-            if (current >= concurrency || !IsAlive)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _inFlight, current + 1, current) == current)
-            {
-                return true;
-            }
-        }
-    }
-
-    public void Release(DateTimeOffset now)
-    {
-        LastReleased = now;
-        Interlocked.Decrement(ref _inFlight);
-    }
+    public void Release(DateTimeOffset now) => _slots.Release(now);
 
     /// <summary>
     /// The worker process's real peak memory so far: the cgroup's max usage (one pread), or the VmHWM of its
@@ -294,15 +227,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         if (IsAlive)
         {
             _plannedExit ??= WorkerExitKind.Stopped;
-            try
-            {
-                using var deadline = new CancellationTokenSource(grace + TimeSpan.FromSeconds(1));
-                using var _ = await Client.PostAsJsonAsync("/__isola/shutdown", new { reason, graceMs = (int)grace.TotalMilliseconds }, deadline.Token);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ObjectDisposedException)
-            {
-                // Unresponsive, already gone, or disposed meanwhile: the kill below ends it either way.
-            }
+            await _control.ShutdownAsync(reason, grace);
         }
 
         Kill(WorkerExitKind.Stopped);
@@ -350,8 +275,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             await _channel.DisposeAsync();
         }
 
-        Client.Dispose();
-        Invoker.Dispose();
+        _control.Dispose();
         _process.Dispose();
         _memory.Dispose();
         TryDeleteDirectory(Directory);
@@ -449,7 +373,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         var reader = _process.StandardOutput;
         while (await reader.ReadLineAsync() is { } line)
         {
-            if (line == "ISOLA_READY")
+            if (line == WorkerProtocol.ReadyLine)
             {
                 _ready.TrySetResult();
                 continue;
@@ -478,9 +402,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Worker {Worker} is ready {Milliseconds:0} ms after its process started")]
+    [LoggerMessage(EventId = LogEvents.WorkerReady, Level = LogLevel.Debug, Message = "Worker {Worker} is ready {Milliseconds:0} ms after its process started")]
     private static partial void LogReady(ILogger logger, string worker, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} died: {Detail}{Stderr}")]
+    [LoggerMessage(EventId = LogEvents.WorkerDied, Level = LogLevel.Warning, Message = "Worker {Worker} died: {Detail}{Stderr}")]
     private static partial void LogWorkerDied(ILogger logger, string worker, string detail, string stderr);
 }

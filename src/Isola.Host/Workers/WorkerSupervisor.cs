@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Gateway;
+using Isola.Host.Hosting;
+using Isola.Host.Observability;
 using Isola.Host.Secrets;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
@@ -21,7 +23,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, int> _currentVersion = new();
     // Changes seen per "app/name": only the handler of the latest one acts on what it read.
     private readonly ConcurrentDictionary<string, long> _changes = new(StringComparer.Ordinal);
-    private readonly FunctionRegistry _registry;
+    private readonly DeployedFunctionCache _functions;
+    private readonly FunctionChanges _functionChanges;
     private readonly WorkerOptions _options;
     private readonly WorkerLaunch _launch;
     private readonly ArtifactCache _artifacts;
@@ -47,12 +50,13 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private DateTimeOffset _prestartRetryAt;
 
     public WorkerSupervisor(WorkerOptions options, WorkerLaunch launch, ArtifactCache artifacts, SecretBox secrets, IWorkerOutput output,
-        FunctionRegistry registry, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
+        DeployedFunctionCache functions, FunctionChanges changes, FunctionStore store, TimeProvider time, ILogger<WorkerSupervisor> logger, HostCallDispatcher calls, HostCallOptions callOptions)
     {
         _calls = calls;
         _callOptions = callOptions;
         _store = store;
-        _registry = registry;
+        _functions = functions;
+        _functionChanges = changes;
         _options = options;
         _launch = launch;
         _artifacts = artifacts;
@@ -64,11 +68,15 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
         _memoryLimits = new WorkerMemoryLimits(options, time, logger);
-        registry.Changed += (app, name) => _ = RetireOldVersionsAsync(app, name);
+    }
+
+    /// <summary>Clears what a killed host left and prepares the folders workers use; before any worker starts.</summary>
+    private void PrepareFolders()
+    {
         // Folders left by a host that was killed: their workers exit on their own (they watch their parent).
-        if (Directory.Exists(launch.WorkersRoot))
+        if (Directory.Exists(_launch.WorkersRoot))
         {
-            foreach (var stale in Directory.EnumerateDirectories(launch.WorkersRoot))
+            foreach (var stale in Directory.EnumerateDirectories(_launch.WorkersRoot))
             {
                 try
                 {
@@ -80,14 +88,14 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             }
         }
 
-        Directory.CreateDirectory(launch.WorkersRoot);
-        Directory.CreateDirectory(launch.DenoCache);
+        Directory.CreateDirectory(_launch.WorkersRoot);
+        Directory.CreateDirectory(_launch.DenoCache);
         if (_runAs is { } user)
         {
             // Workers run as this user: they compile the runtime into their cache and reach the runtime's files.
-            UnixUser.ChownRecursive(launch.DenoCache, user.Uid, user.Gid);
-            UnixUser.MakeAncestorsSearchable(launch.WorkersRoot, dir => LogMadeSearchable(logger, dir));
-            UnixUser.MakeAncestorsSearchable(launch.DenoPath, dir => LogMadeSearchable(logger, dir));
+            UnixUser.ChownRecursive(_launch.DenoCache, user.Uid, user.Gid);
+            UnixUser.MakeAncestorsSearchable(_launch.WorkersRoot, dir => LogMadeSearchable(_logger, dir));
+            UnixUser.MakeAncestorsSearchable(_launch.DenoPath, dir => LogMadeSearchable(_logger, dir));
         }
     }
 
@@ -106,6 +114,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     public void Start(int hostPort)
     {
         _hostPort = hostPort;
+        PrepareFolders();
+        _functionChanges.Changed += (app, name) => _ = RetireOldVersionsAsync(app, name);
         if (_runAs is not null)
         {
             try
@@ -390,7 +400,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         DeployedFunction? current;
         try
         {
-            current = await _registry.FindAsync(appId, name, _stopping.Token);
+            current = await _functions.FindAsync(appId, name, _stopping.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
@@ -465,30 +475,30 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         TopUpGeneric();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so workers (running unprivileged) can reach their files")]
+    [LoggerMessage(EventId = LogEvents.WorkerFolderMadeSearchable, Level = LogLevel.Warning, Message = "Added the search (o+x) bit to {Dir} so workers (running unprivileged) can reach their files")]
     private static partial void LogMadeSearchable(ILogger logger, string dir);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function}")]
+    [LoggerMessage(EventId = LogEvents.WorkerStoppingIdle, Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function}")]
     private static partial void LogStoppingIdle(ILogger logger, string worker, string function);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
+    [LoggerMessage(EventId = LogEvents.WorkerKillingUnresponsive, Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
     private static partial void LogKillingUnresponsive(ILogger logger, string worker, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
+    [LoggerMessage(EventId = LogEvents.MemoryLimitsInForce, Level = LogLevel.Information, Message = "Worker memory limits: {Enforcement}")]
     private static partial void LogMemoryLimits(ILogger logger, string enforcement);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} of {Function} missed its health probe ({InFlight} invocations in flight): no new requests go to it")]
+    [LoggerMessage(EventId = LogEvents.WorkerBlocked, Level = LogLevel.Warning, Message = "Worker {Worker} of {Function} missed its health probe ({InFlight} invocations in flight): no new requests go to it")]
     private static partial void LogWorkerBlocked(ILogger logger, string worker, string function, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the current version of {Function} after a change ({Reason}); its old versions keep serving")]
+    [LoggerMessage(EventId = LogEvents.VersionChangeNotApplied, Level = LogLevel.Warning, Message = "Could not read the current version of {Function} after a change ({Reason}); its old versions keep serving")]
     private static partial void LogChangeNotApplied(ILogger logger, string function, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.WorkerPrestartFailed, Level = LogLevel.Warning, Message = "Could not pre-start a worker: {Reason}")]
     private static partial void LogPrestartFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping worker {Worker} failed")]
+    [LoggerMessage(EventId = LogEvents.WorkerStopFailed, Level = LogLevel.Warning, Message = "Stopping worker {Worker} failed")]
     private static partial void LogStopFailed(ILogger logger, string worker, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} did not stop in time")]
+    [LoggerMessage(EventId = LogEvents.WorkerStopTimedOut, Level = LogLevel.Warning, Message = "Worker {Worker} did not stop in time")]
     private static partial void LogStopTimedOut(ILogger logger, string worker);
 }

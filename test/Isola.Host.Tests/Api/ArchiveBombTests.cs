@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Text;
-using Isola.Host.Api;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
 using Isola.Host.Tests.Infrastructure;
 
@@ -41,10 +41,10 @@ public sealed class ArchiveBombTests(HostFixture fixture) : IClassFixture<HostFi
         var bomb = PaxBomb.Value;
         // ArchiveReader is synchronous, so every allocation it makes is on this thread: an exact, noise-free measure.
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var refused = Assert.Throws<ApiException>(() => ArchiveReader.Read(bomb, 20L * 1024 * 1024));
+        var refused = Assert.Throws<IsolaException>(() => ArchiveReader.Read(bomb, 20L * 1024 * 1024));
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(413, refused.Status);
+        Assert.Equal(ErrorKind.TooLarge, refused.Kind);
         Assert.True(allocated < 16L * 1024 * 1024, $"reading the bomb allocated {allocated / (1024 * 1024)} MB for a {PaxBytes / (1024 * 1024)} MB header");
     }
 
@@ -64,8 +64,8 @@ public sealed class ArchiveBombTests(HostFixture fixture) : IClassFixture<HostFi
             gzip.Write(new byte[1024]);
         }
 
-        var refused = Assert.Throws<ApiException>(() => ArchiveReader.Read(compressed.ToArray(), 64 * 1024));
-        Assert.Equal(413, refused.Status);
+        var refused = Assert.Throws<IsolaException>(() => ArchiveReader.Read(compressed.ToArray(), 64 * 1024));
+        Assert.Equal(ErrorKind.TooLarge, refused.Kind);
         Assert.Contains("headers included", refused.Message, StringComparison.Ordinal);
         Assert.Contains((64 * 1024 + ArchiveReader.HeaderAllowanceBytes).ToString(System.Globalization.CultureInfo.InvariantCulture), refused.Message, StringComparison.Ordinal);
     }

@@ -5,9 +5,9 @@ namespace Isola.Host.Tests.Gateway;
 
 /// <summary>
 /// Makes the first call of a just-deployed function, which may start a fresh worker (a non-default
-/// launch line: allowPrivate, no pre-started worker). Until issue 7 items 12/16 are fixed, the
-/// registry can retire the new version's own pool when the deploy's notification arrives after that
-/// first call began, answering 503 NO_CAPACITY "replaced by a new version"; that one answer is retried.
+/// launch line: allowPrivate, no pre-started worker). A deploy's late change notice could retire the
+/// new version's own pool when it arrived after that first call began, answering 503 NO_CAPACITY
+/// "replaced by a new version" (the race docs/decisions/011 closed); that one answer is retried.
 /// </summary>
 internal static class FirstCall
 {

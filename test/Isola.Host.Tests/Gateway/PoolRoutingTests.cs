@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 using Isola.Host.Tests.Infrastructure;
 using Isola.Host.Workers;
 using Microsoft.Extensions.DependencyInjection;
@@ -178,7 +178,7 @@ public sealed class PoolRoutingTests(ITestOutputHelper output)
         // The worker crashes with a call on it and one queued; the deploy's NOTIFY, delivered late on
         // a loaded machine, arrives while the queued call waits for the replacement.
         System.Diagnostics.Process.GetProcessById(worker.Pid).Kill();
-        host.Server.Services.GetRequiredService<FunctionRegistry>().Invalidate("default", "crashy");
+        host.Server.Services.GetRequiredService<DeployedFunctionCache>().Invalidate("default", "crashy");
 
         await (await holder).ShouldFailAsync(502, "WORKER_CRASHED");
         await (await waiting).EnsureSuccessOrExplainAsync();

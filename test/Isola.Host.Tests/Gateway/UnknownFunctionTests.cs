@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Isola.Host.Gateway;
+using Isola.Host.Functions;
 using Isola.Host.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -11,13 +11,13 @@ public sealed class UnknownFunctionTests(GatewayFixture fixture) : IClassFixture
 {
     private TestHost Host => fixture.Host;
 
-    private FunctionRegistry Registry => Host.Server.Services.GetRequiredService<FunctionRegistry>();
+    private DeployedFunctionCache Registry => Host.Server.Services.GetRequiredService<DeployedFunctionCache>();
 
     [Fact]
     public async Task Requests_to_many_random_names_leave_the_miss_cache_bounded()
     {
         const int Names = 3000;
-        Assert.True(Names > FunctionRegistry.MaxCachedMisses * 2);
+        Assert.True(Names > DeployedFunctionCache.MaxCachedMisses * 2);
         var statuses = new HashSet<HttpStatusCode>();
         // Four callers at a time: bounded load, still concurrent like a scan would be.
         await Parallel.ForEachAsync(Enumerable.Range(0, Names), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
@@ -30,7 +30,7 @@ public sealed class UnknownFunctionTests(GatewayFixture fixture) : IClassFixture
         });
 
         Assert.Equal([HttpStatusCode.NotFound], statuses);
-        Assert.InRange(Registry.CachedMisses, 1, FunctionRegistry.MaxCachedMisses);
+        Assert.InRange(Registry.CachedMisses, 1, DeployedFunctionCache.MaxCachedMisses);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ internal static class SharedPostgres
     private static async Task<EmbeddedPostgres> StartAsync()
     {
         var dataDir = TestEnvironment.CreateScratch("pg");
-        var cluster = await EmbeddedPostgres.StartAsync(dataDir, NullLogger.Instance, CancellationToken.None);
+        var cluster = await EmbeddedPostgres.StartAsync(dataDir, Environment.GetEnvironmentVariable("ISOLA_PG_BIN"), null, NullLogger.Instance, CancellationToken.None);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();

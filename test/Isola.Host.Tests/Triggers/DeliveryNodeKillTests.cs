@@ -25,7 +25,7 @@ public sealed class DeliveryNodeKillTests
             ["ISOLA_MASTER_KEY"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["ISOLA_ADMIN_KEY"] = adminKey,
             // A short lease, so the survivor takes over within seconds of the kill.
-            ["ISOLA_DELIVERY_LEASE_MS"] = "1500",
+            ["ISOLA_DELIVERY_LEASE"] = "1500ms",
         };
         await using var nodeA = IsolaProcess.Start(scratchA.Path, environment);
         using var adminA = Admin(await nodeA.WaitReadyAsync(), adminKey);

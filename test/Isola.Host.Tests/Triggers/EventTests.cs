@@ -140,7 +140,7 @@ public sealed class EventTests(TriggerFixture fixture) : IClassFixture<TriggerFi
 
         // Attempt 1 is under way (recorded, now sleeping): SIGKILL its worker.
         await fixture.WaitForSeenAsync(function, s => s.Count >= 1, "attempt 1 starting");
-        var deployed = await Host.Server.Services.GetRequiredService<Isola.Host.Gateway.FunctionRegistry>().FindAsync("default", function, CancellationToken.None);
+        var deployed = await Host.Server.Services.GetRequiredService<Isola.Host.Functions.DeployedFunctionCache>().FindAsync("default", function, CancellationToken.None);
         var worker = Assert.Single(Host.Server.Services.GetRequiredService<Isola.Host.Workers.WorkerSupervisor>().WorkersOf(deployed!.Id));
         System.Diagnostics.Process.GetProcessById(worker.Pid).Kill();
 
@@ -230,7 +230,7 @@ public sealed class EventTests(TriggerFixture fixture) : IClassFixture<TriggerFi
     /// <summary>Until this node's registry has seen the update (its NOTIFY lands a moment after the PUT answers).</summary>
     private async Task WaitForVersionAsync(string function, int version)
     {
-        var registry = Host.Server.Services.GetRequiredService<Isola.Host.Gateway.FunctionRegistry>();
+        var registry = Host.Server.Services.GetRequiredService<Isola.Host.Functions.DeployedFunctionCache>();
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while ((await registry.FindAsync("default", function, CancellationToken.None))?.Version != version)
         {

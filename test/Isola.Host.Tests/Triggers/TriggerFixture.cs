@@ -83,7 +83,8 @@ public sealed class TriggerFixture : IAsyncLifetime
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new Xunit.Sdk.XunitException($"{function}: never saw {what}; it recorded:\n{string.Join("\n", seen)}");
+                var logs = await (await admin.GetAsync($"/v1/{app}/functions/{function}/logs?limit=5")).Content.ReadAsStringAsync();
+                throw new Xunit.Sdk.XunitException($"{function}: never saw {what}; it recorded:\n{string.Join("\n", seen)}\nits last invocations: {logs}");
             }
 
             await Task.Delay(50);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Isola.Host.Functions;
-using Isola.Host.Gateway;
 using Isola.Host.Secrets;
 using Isola.Host.Tests.Infrastructure;
 using Isola.Host.Workers;
@@ -29,7 +28,7 @@ internal sealed class FakeWorkers : IWorkerOutput, IAsyncDisposable
         Launch = new WorkerLaunch(TestEnvironment.DenoPath, new Lazy<string>(script ?? Script), Path.Combine(_root, "w"), TestEnvironment.SharedDenoCache);
         // The store and registry are never reached: functions here have no files and the pools are driven directly.
         Supervisor = new WorkerSupervisor(Options, Launch, new ArtifactCache(_nowhere, Path.Combine(_root, "artifacts")),
-            new SecretBox(RandomNumberGenerator.GetBytes(32)), this, new FunctionRegistry(_nowhere), new FunctionStore(_nowhere),
+            new SecretBox(RandomNumberGenerator.GetBytes(32)), this, new DeployedFunctionCache(_nowhere), new FunctionChanges(), new FunctionStore(_nowhere),
             TimeProvider.System, NullLogger<WorkerSupervisor>.Instance,
             new Isola.Host.Workers.Calls.HostCallDispatcher(new Isola.Host.Workers.Calls.InvocationCapabilities(TimeProvider.System), []),
             new Isola.Host.Workers.Calls.HostCallOptions());

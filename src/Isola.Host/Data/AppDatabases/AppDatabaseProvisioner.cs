@@ -1,3 +1,5 @@
+using Isola.Host.Errors;
+using Isola.Host.Observability;
 using Npgsql;
 using static Isola.Host.Data.AppDatabases.AppDatabaseNames;
 
@@ -259,9 +261,9 @@ internal sealed partial class AppDatabaseProvisioner(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database} for app {App}")]
+    [LoggerMessage(EventId = LogEvents.AppDatabaseCreated, Level = LogLevel.Information, Message = "Created database {Database} for app {App}")]
     private static partial void LogCreated(ILogger logger, string app, string database);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not revoke CONNECT on the platform database {Database} from PUBLIC ({Reason}); do it as its owner, or app roles can connect to it")]
+    [LoggerMessage(EventId = LogEvents.PlatformDatabaseNotLocked, Level = LogLevel.Warning, Message = "Could not revoke CONNECT on the platform database {Database} from PUBLIC ({Reason}); do it as its owner, or app roles can connect to it")]
     private static partial void LogCannotLockPlatform(ILogger logger, string database, string reason);
 }

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using Isola.Host.Observability;
 using Npgsql;
 
 namespace Isola.Host.Data.AppDatabases;
 
 /// <summary>
-/// Schema management of an app database (SPEC D6): a named migration runs once, as the app's owner,
+/// Schema management of an app database (feature D6): a named migration runs once, as the app's owner,
 /// in one transaction with its record (name, SHA-256 checksum, time), under a lock that serialises
 /// the app's migrations across nodes.
 /// </summary>
@@ -143,6 +144,6 @@ internal sealed partial class AppMigrations(AppDatabases databases, ILogger<AppM
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "App {App}: applied migration {Name}")]
+    [LoggerMessage(EventId = LogEvents.AppMigrationApplied, Level = LogLevel.Information, Message = "App {App}: applied migration {Name}")]
     private static partial void LogApplied(ILogger logger, string app, string name);
 }

@@ -2,6 +2,7 @@ using System.Data;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
 using Npgsql;
 
 namespace Isola.Host.Data.AppDatabases;

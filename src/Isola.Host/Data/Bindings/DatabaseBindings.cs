@@ -1,6 +1,7 @@
-using Isola.Host.Api;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 using Npgsql;
 using static Isola.Host.Data.AppDatabases.AppDatabaseNames;
 
@@ -37,12 +38,12 @@ internal sealed partial class DatabaseBindings(NpgsqlDataSource platform, AppDat
                 var field = $"bindings[{i}].permissions[{j}]";
                 if (permission.Resource is not ("table" or "*"))
                 {
-                    throw ApiException.InvalidField($"{field}.resource", $"must be 'table' for a databases binding (got '{permission.Resource}')");
+                    throw IsolaException.InvalidField($"{field}.resource", $"must be 'table' for a databases binding (got '{permission.Resource}')");
                 }
 
                 if (permission.Actions.Any(action => action is "publish" or "subscribe"))
                 {
-                    throw ApiException.InvalidField($"{field}.actions", "a databases binding takes read, write, delete, admin or *");
+                    throw IsolaException.InvalidField($"{field}.actions", "a databases binding takes read, write, delete, admin or *");
                 }
 
                 var targets = permission.Targets ?? [];
@@ -50,7 +51,7 @@ internal sealed partial class DatabaseBindings(NpgsqlDataSource platform, AppDat
                 if (missing.Count > 0)
                 {
                     var index = targets.ToList().IndexOf(missing[0]);
-                    throw ApiException.InvalidField($"{field}.targets[{index}]",
+                    throw IsolaException.InvalidField($"{field}.targets[{index}]",
                         $"table '{missing[0]}' does not exist in app '{appId}'s database; create it with a migration first");
                 }
             }
@@ -202,6 +203,6 @@ internal sealed partial class DatabaseBindings(NpgsqlDataSource platform, AppDat
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database binding of {App}/{Function}: {Count} permission(s) granted")]
+    [LoggerMessage(EventId = LogEvents.DatabaseBindingGranted, Level = LogLevel.Information, Message = "Database binding of {App}/{Function}: {Count} permission(s) granted")]
     private static partial void LogGranted(ILogger logger, string app, Guid function, int count);
 }

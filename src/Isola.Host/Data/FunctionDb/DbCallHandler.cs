@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Isola.Host.Auth;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Data.FunctionDb;
@@ -50,7 +51,7 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
 
                     return null;
                 default:
-                    throw new HostCallException("UNKNOWN_CALL", $"the host does not serve '{call.Op}'");
+                    throw new HostCallException(ErrorCodes.UnknownCall, $"the host does not serve '{call.Op}'");
             }
         }
         catch (SqlExecutionException ex)
@@ -67,7 +68,7 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
         var args = call.Args;
         if (args.ValueKind != JsonValueKind.Object || !args.TryGetProperty("sql", out var sqlElement) || sqlElement.ValueKind != JsonValueKind.String)
         {
-            throw new HostCallException("INVALID_ARGS", "ctx.db.query needs the SQL text as a string");
+            throw new HostCallException(ErrorCodes.InvalidArgs, "ctx.db.query needs the SQL text as a string");
         }
 
         var parameters = new List<JsonElement>();
@@ -100,7 +101,7 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
         {
             if (binding.GetString() != Bindings.DatabaseBindings.Service || !call.Grant.BoundServices.Contains(Bindings.DatabaseBindings.Service))
             {
-                throw new HostCallException("NO_BINDING", $"'{call.Grant.FunctionName}' declares no {binding.GetString()} binding");
+                throw new HostCallException(ErrorCodes.NoBinding, $"'{call.Grant.FunctionName}' declares no {binding.GetString()} binding");
             }
 
             return DbCaller.Binding(bindings.Login(call.Grant.FunctionId));
@@ -134,16 +135,16 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
             case "authenticated":
                 if (own.Role != DbRole.Service)
                 {
-                    throw new HostCallException("FORBIDDEN",
+                    throw new HostCallException(ErrorCodes.Forbidden,
                         "ctx.db.asUser acts for another user, so only an invocation running as the service (API key, cron, events) may use it; this one runs as " + own.RoleName);
                 }
 
                 var userId = asElement.TryGetProperty("userId", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
                 return string.IsNullOrEmpty(userId)
-                    ? throw new HostCallException("INVALID_ARGS", "ctx.db.asUser needs a user id")
+                    ? throw new HostCallException(ErrorCodes.InvalidArgs, "ctx.db.asUser needs a user id")
                     : DbCaller.User(userId);
             default:
-                throw new HostCallException("INVALID_ARGS", $"unknown role '{role}' to run as");
+                throw new HostCallException(ErrorCodes.InvalidArgs, $"unknown role '{role}' to run as");
         }
     }
 
@@ -178,10 +179,10 @@ internal sealed class DbCallHandler(SqlExecutor executor, DbTransactions transac
     {
         var code = ex.Failure switch
         {
-            SqlFailure.Statement => ex.SqlState ?? "DB_ERROR",
+            SqlFailure.Statement => ex.SqlState ?? ErrorCodes.DbError,
             SqlFailure.Timeout => "57014", // query_canceled, as PostgreSQL reports a statement_timeout
-            SqlFailure.ResultTooLarge => "RESULT_TOO_LARGE",
-            _ => "DATABASE_UNAVAILABLE",
+            SqlFailure.ResultTooLarge => ErrorCodes.ResultTooLarge,
+            _ => ErrorCodes.DatabaseUnavailable,
         };
         var details = new JsonObject();
         if (ex.Detail is not null)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Isola.Host.Data.AppDatabases;
+using Isola.Host.Errors;
 using Isola.Host.Workers.Calls;
 
 namespace Isola.Host.Data.FunctionDb;
@@ -29,7 +30,7 @@ internal sealed class DbTransactions
     {
         if (_open.Keys.Count(key => key.Capability == capability) >= MaxPerInvocation)
         {
-            throw new HostCallException("TOO_MANY_TRANSACTIONS", $"an invocation may hold at most {MaxPerInvocation} transactions open at once");
+            throw new HostCallException(ErrorCodes.TooManyTransactions, $"an invocation may hold at most {MaxPerInvocation} transactions open at once");
         }
 
         var tx = "tx" + Interlocked.Increment(ref _next).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -41,13 +42,13 @@ internal sealed class DbTransactions
     public SqlSession Get(string capability, string? tx) =>
         tx is not null && _open.TryGetValue((capability, tx), out var session)
             ? session
-            : throw new HostCallException("TRANSACTION_NOT_FOUND", $"transaction '{tx}' is not open (it was committed, rolled back, or belongs to another invocation)");
+            : throw new HostCallException(ErrorCodes.TransactionNotFound, $"transaction '{tx}' is not open (it was committed, rolled back, or belongs to another invocation)");
 
     /// <summary>Takes the transaction out of the table, so exactly one of commit, rollback or the invocation's end finishes it.</summary>
     public SqlSession Take(string capability, string? tx) =>
         tx is not null && _open.TryRemove((capability, tx), out var session)
             ? session
-            : throw new HostCallException("TRANSACTION_NOT_FOUND", $"transaction '{tx}' is not open (it was committed, rolled back, or belongs to another invocation)");
+            : throw new HostCallException(ErrorCodes.TransactionNotFound, $"transaction '{tx}' is not open (it was committed, rolled back, or belongs to another invocation)");
 
     private async Task RollBackAllAsync(string capability)
     {

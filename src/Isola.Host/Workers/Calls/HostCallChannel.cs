@@ -3,6 +3,10 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
+using Isola.Host.Hosting;
+using Isola.Host.Observability;
+using Isola.Host.Workers;
 
 namespace Isola.Host.Workers.Calls;
 
@@ -15,7 +19,7 @@ namespace Isola.Host.Workers.Calls;
 /// </summary>
 internal sealed partial class HostCallChannel : IAsyncDisposable
 {
-    public const string SocketName = "host.sock";
+    public const string SocketName = WorkerProtocol.HostSocket;
 
     private readonly Socket _listener;
     private readonly string _workerId;
@@ -51,7 +55,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             if (owner is { } user)
             {
-                Data.UnixUser.Chown(path, user.Uid, user.Gid);
+                UnixUser.Chown(path, user.Uid, user.Gid);
             }
         }
         catch
@@ -160,7 +164,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var idElement) || !idElement.TryGetInt64(out id)
                 || !root.TryGetProperty("op", out var opElement) || opElement.ValueKind != JsonValueKind.String)
             {
-                throw new HostCallException("BAD_CALL", "a call needs a numeric 'id' and a string 'op'");
+                throw new HostCallException(ErrorCodes.BadCall, "a call needs a numeric 'id' and a string 'op'");
             }
 
             var op = opElement.GetString()!;
@@ -196,7 +200,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         }
         catch (JsonException)
         {
-            answer = Error(id, "BAD_CALL", "the call is not valid JSON");
+            answer = Error(id, ErrorCodes.BadCall, "the call is not valid JSON");
         }
         catch (OperationCanceledException)
         {
@@ -206,7 +210,7 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         {
             // A bug in a handler must not kill the channel or leak internals to the function.
             LogHandlerFailed(_logger, _workerId, ex);
-            answer = Error(id, "HOST_ERROR", "the host failed to answer this call; see the node's log");
+            answer = Error(id, ErrorCodes.HostError, "the host failed to answer this call; see the node's log");
         }
 
         // One write per answer, newline included: two would wake the runtime's reader twice.
@@ -273,9 +277,9 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} sent a call frame over {Limit} bytes; its call channel was closed")]
+    [LoggerMessage(EventId = LogEvents.HostCallFrameTooLarge, Level = LogLevel.Warning, Message = "Worker {Worker} sent a call frame over {Limit} bytes; its call channel was closed")]
     private static partial void LogFrameTooLarge(ILogger logger, string worker, int limit);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A host call from worker {Worker} failed")]
+    [LoggerMessage(EventId = LogEvents.HostCallFailed, Level = LogLevel.Error, Message = "A host call from worker {Worker} failed")]
     private static partial void LogHandlerFailed(ILogger logger, string worker, Exception exception);
 }

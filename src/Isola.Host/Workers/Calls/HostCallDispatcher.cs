@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Isola.Host.Errors;
 
 namespace Isola.Host.Workers.Calls;
 
@@ -16,7 +17,7 @@ internal sealed class HostCallDispatcher(InvocationCapabilities capabilities, IE
     public async ValueTask<JsonNode?> DispatchAsync(string op, JsonElement args, string? capability, string workerId, CancellationToken cancellationToken)
     {
         var grant = capabilities.Find(capability, workerId, out var refusal)
-            ?? throw new HostCallException("CAPABILITY_REFUSED", $"'{op}' refused: {refusal}");
+            ?? throw new HostCallException(ErrorCodes.CapabilityRefused, $"'{op}' refused: {refusal}");
         if (op == "invocation.whoami")
         {
             // The runtime's own check of the channel: which invocation a capability stands for.
@@ -26,7 +27,7 @@ internal sealed class HostCallDispatcher(InvocationCapabilities capabilities, IE
         var dot = op.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0 || !_handlers.TryGetValue(op[..dot], out var handler))
         {
-            throw new HostCallException("UNKNOWN_CALL", $"the host does not serve '{op}'");
+            throw new HostCallException(ErrorCodes.UnknownCall, $"the host does not serve '{op}'");
         }
 
         return await handler.HandleAsync(new HostCall(op, args, grant, capability!), cancellationToken);

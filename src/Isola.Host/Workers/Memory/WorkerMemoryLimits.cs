@@ -1,4 +1,5 @@
 using System.Globalization;
+using Isola.Host.Observability;
 
 namespace Isola.Host.Workers.Memory;
 
@@ -139,6 +140,6 @@ internal sealed partial class WorkerMemoryLimits : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed the memory cgroup {Group} of a node that is gone")]
+    [LoggerMessage(EventId = LogEvents.StaleMemoryCgroupRemoved, Level = LogLevel.Information, Message = "Removed the memory cgroup {Group} of a node that is gone")]
     private static partial void LogRemovedStale(ILogger logger, string group);
 }

@@ -63,10 +63,11 @@ internal sealed class WorkerSandbox
     /// <summary>
     /// Mount namespaces need root, a working <c>unshare</c> and the right to mount a tmpfs (containers
     /// without CAP_SYS_ADMIN lack it); tried once, the way a worker start does it, on a throwaway /tmp.
+    /// Not tried unless <paramref name="isRoot"/> and the operator allows them (<paramref name="allowed"/>).
     /// </summary>
-    public static WorkerSandbox Detect(bool isRoot, int tmpLimitMb)
+    public static WorkerSandbox Detect(bool isRoot, int tmpLimitMb, bool allowed = true)
     {
-        if (!isRoot || Environment.GetEnvironmentVariable("ISOLA_NO_NAMESPACES") == "1")
+        if (!isRoot || !allowed)
         {
             return new WorkerSandbox(false, tmpLimitMb);
         }

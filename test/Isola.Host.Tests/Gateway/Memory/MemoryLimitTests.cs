@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Isola.Host.Tests.Gateway.Memory;
 
 /// <summary>
-/// Issue 7.1: <c>memoryLimitMb</c> bounds the worker process's real memory, not only V8's old space.
+/// Feature S1: <c>memoryLimitMb</c> bounds the worker process's real memory, not only V8's old space.
 /// One suite, run against each enforcement mode (cgroup v1, RSS watchdog).
 /// </summary>
 public abstract class MemoryLimitTests<TFixture>(TFixture fixture) where TFixture : MemoryLimitFixture

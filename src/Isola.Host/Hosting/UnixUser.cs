@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Isola.Host.Data;
+namespace Isola.Host.Hosting;
 
 /// <summary>
 /// The few POSIX calls .NET has no API for: whether we are root, who an OS user is, and chown.

@@ -3,10 +3,10 @@ using System.Text.Json;
 using Isola.Host.Functions;
 using Npgsql;
 
-namespace Isola.Host.Gateway;
+namespace Isola.Host.Functions;
 
 /// <summary>
-/// The gateway's in-memory view of deployed functions: loaded from PostgreSQL on first use and
+/// Every node's in-memory view of deployed functions' current versions (the gateway and the triggers resolve through it): loaded from PostgreSQL on first use and
 /// dropped when a NOTIFY on <see cref="FunctionStore.ChangeChannel"/> says the function changed,
 /// so every node routes to the new version at once without polling.
 /// </summary>
@@ -15,7 +15,7 @@ namespace Isola.Host.Gateway;
 /// whatever name a caller sends, before any auth check, so at most <see cref="MaxCachedMisses"/> of them are
 /// kept, oldest forgotten first (docs/decisions/008-bounded-miss-cache.md).
 /// </remarks>
-internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
+internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
 {
     /// <summary>Names remembered as missing, at most; past it the oldest miss is forgotten and costs one query when asked again.</summary>
     public const int MaxCachedMisses = 1024;
@@ -26,9 +26,6 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
     private readonly ConcurrentQueue<string> _missOrder = new();
     private int _missRecords;
     private long _lookups;
-
-    /// <summary>Raised after a function changed (deploy, update, rollback, delete): "app/name".</summary>
-    public event Action<string, string>? Changed;
 
     /// <summary>Finds the current version by name or id; null if there is no such function.</summary>
     public async ValueTask<DeployedFunction?> FindAsync(string appId, string nameOrId, CancellationToken cancellationToken)
@@ -62,8 +59,6 @@ internal sealed class FunctionRegistry(NpgsqlDataSource dataSource)
                 _cache.TryRemove(key, out _);
             }
         }
-
-        Changed?.Invoke(appId, name);
     }
 
     /// <summary>How many names are remembered as missing (for tests and diagnostics).</summary>

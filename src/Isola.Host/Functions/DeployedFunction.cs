@@ -1,6 +1,6 @@
-using Isola.Host.Functions;
 
-namespace Isola.Host.Gateway;
+
+namespace Isola.Host.Functions;
 
 /// <summary>What the gateway needs to run a function: its current version's settings, artifact and sealed env.</summary>
 internal sealed record DeployedFunction(

@@ -1,4 +1,4 @@
-namespace Isola.Host.Api;
+namespace Isola.Host.Errors;
 
 /// <summary>Machine-readable error codes of the error contract (docs/functions-api.md, "Errors"); clients switch on these.</summary>
 internal static class ErrorCodes
@@ -35,4 +35,18 @@ internal static class ErrorCodes
     public const string WorkerLimit = "WORKER_LIMIT";
     public const string WorkerCrashed = "WORKER_CRASHED";
     public const string ClientClosed = "CLIENT_CLOSED";
+
+    // Calls from functions to the host (ctx.db …), as the function sees them (docs/data.md, "Errors").
+    public const string BadCall = "BAD_CALL";
+    public const string HostError = "HOST_ERROR";
+    public const string CapabilityRefused = "CAPABILITY_REFUSED";
+    public const string UnknownCall = "UNKNOWN_CALL";
+    public const string InvalidArgs = "INVALID_ARGS";
+    public const string NoBinding = "NO_BINDING";
+    public const string TooManyTransactions = "TOO_MANY_TRANSACTIONS";
+    public const string TransactionNotFound = "TRANSACTION_NOT_FOUND";
+    public const string DbError = "DB_ERROR";
+
+    /// <summary>Raised by the runtime itself, before any frame is sent, for a call whose invocation has ended.</summary>
+    public const string NoCapability = "NO_CAPABILITY";
 }

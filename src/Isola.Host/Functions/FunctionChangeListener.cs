@@ -1,16 +1,18 @@
 using Isola.Host.Auth;
 using Isola.Host.Functions;
+using Isola.Host.Observability;
 using Npgsql;
 
-namespace Isola.Host.Gateway;
+namespace Isola.Host.Functions;
 
 /// <summary>
-/// Keeps one LISTEN connection open and feeds function change notifications to the registry. When the
-/// connection is lost (the database died or restarted) the registry keeps what it has, so warm
-/// functions go on serving; once a connection is back, the pool's dead connections are dropped and the
-/// registry starts from empty, since any change in between was missed.
+/// Keeps one LISTEN connection open and turns function change notifications (from any node) into a dropped
+/// cache entry and a <see cref="FunctionChanges"/> event. When the connection is lost (the database died or
+/// restarted) the cache keeps what it has, so warm functions go on serving; once a connection is back, the
+/// pool's dead connections are dropped and the cache starts from empty, since any change in between was missed.
 /// </summary>
-internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, FunctionRegistry registry, AppAuthStore appAuth, ILogger<RegistryListener> logger) : BackgroundService
+internal sealed partial class FunctionChangeListener(NpgsqlDataSource dataSource, DeployedFunctionCache cache, FunctionChanges changes, AppAuthStore appAuth,
+    ILogger<FunctionChangeListener> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
@@ -39,7 +41,9 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
                     var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
                     if (slash > 0)
                     {
-                        registry.Invalidate(e.Payload[..slash], e.Payload[(slash + 1)..]);
+                        var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
+                        cache.Invalidate(app, name);
+                        changes.Notify(app, name);
                     }
                 };
                 await using (var listen = new NpgsqlCommand($"listen {FunctionStore.ChangeChannel}; listen {AppAuthStore.ChangeChannel}", connection))
@@ -48,8 +52,9 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
                 }
 
                 // Anything that changed while we were not listening is unknown: start from empty.
-                registry.InvalidateAll();
+                cache.InvalidateAll();
                 appAuth.InvalidateAll();
+                changes.NotifyAll();
                 if (lost)
                 {
                     lost = false;
@@ -85,9 +90,9 @@ internal sealed partial class RegistryListener(NpgsqlDataSource dataSource, Func
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
+    [LoggerMessage(EventId = LogEvents.ChangeListenerLost, Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
     private static partial void LogListenFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The function change listener is back; cached functions reload on their next call")]
+    [LoggerMessage(EventId = LogEvents.ChangeListenerRestored, Level = LogLevel.Information, Message = "The function change listener is back; cached functions reload on their next call")]
     private static partial void LogListenRestored(ILogger logger);
 }
