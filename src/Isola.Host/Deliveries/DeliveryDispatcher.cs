@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Isola.Host.Auth;
+using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Hosting;
 using Isola.Host.Invocations;
@@ -245,62 +246,26 @@ internal sealed partial class DeliveryDispatcher(
         }
     }
 
-    /// <summary>One LISTEN connection; any notification wakes the claim loop. Reconnects after a loss and rescans, since notifications were missed.</summary>
-    private async Task ListenAsync(CancellationToken stoppingToken)
-    {
-        var lost = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+    /// <summary>Wakes the claim loop on other nodes' notifications, and rescans after a reconnect (notifications were missed).</summary>
+    private Task ListenAsync(CancellationToken stoppingToken) =>
+        ListenConnection.RunAsync(dataSource, [DeliveryStore.ReadyChannel],
+            (_, e) =>
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) =>
+                if (e.Payload != ready.Payload)
                 {
-                    if (e.Payload != ready.Payload)
-                    {
-                        _wake.Writer.TryWrite(true); // this node's own news came in process already
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"listen {DeliveryStore.ReadyChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                    _wake.Writer.TryWrite(true); // this node's own news came in process already
                 }
-
+            },
+            listening: afterLoss =>
+            {
                 _wake.Writer.TryWrite(true);
-                if (lost)
+                if (afterLoss)
                 {
-                    lost = false;
                     LogListenRestored(logger);
                 }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                if (!lost)
-                {
-                    lost = true;
-                    LogListenFailed(logger, ex.Message);
-                }
-
-                try
-                {
-                    await Task.Delay(RetryDelay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+            },
+            lost: reason => LogListenFailed(logger, reason),
+            stoppingToken);
 
     /// <summary>
     /// Deletes delivered rows: whatever finished while the previous delete ran goes in the next one, so a burst

@@ -105,14 +105,9 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     }
 
     /// <summary>Removes a scheduled call that has not started (or is dead); false when there is none such in the app.</summary>
-    public async Task<bool> CancelAsync(string appId, long id, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(
-            "delete from isola.deliveries where app_id = $1 and id = $2 and kind = 'scheduled' and state in ('held', 'ready', 'dead')");
-        command.Parameters.Add(Text(appId));
-        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint });
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
-    }
+    public async Task<bool> CancelAsync(string appId, long id, CancellationToken cancellationToken) =>
+        await ExecuteOnOneAsync("delete from isola.deliveries where app_id = $1 and id = $2 and kind = 'scheduled' and state in ('held', 'ready', 'dead')",
+            appId, id, cancellationToken);
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> due rows for this node: ready ones whose time has come, and running ones
@@ -143,11 +138,8 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
         var claimed = new List<ClaimedDelivery>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var evt = reader.IsDBNull(9)
-                ? null
-                : new PublishedEvent(reader.GetString(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetFieldValue<DateTimeOffset>(13));
             claimed.Add(new ClaimedDelivery(reader.GetInt64(0), reader.GetString(1), ParseKind(reader.GetString(2)), reader.GetGuid(3), reader.GetInt32(4),
-                reader.GetInt32(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetString(8), evt));
+                reader.GetInt32(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetString(8), ReadEvent(reader, 9)));
         }
 
         return claimed;
@@ -225,12 +217,9 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
         var dead = new List<DeadLetter>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var evt = reader.IsDBNull(8)
-                ? null
-                : new PublishedEvent(reader.GetString(8), reader.GetString(9), reader.GetString(10), reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12));
             dead.Add(new DeadLetter(reader.GetInt64(0), ParseKind(reader.GetString(1)), reader.GetString(2), reader.GetInt32(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetFieldValue<DateTimeOffset>(6), reader.IsDBNull(7) ? null : reader.GetString(7), evt));
+                reader.GetFieldValue<DateTimeOffset>(6), reader.IsDBNull(7) ? null : reader.GetString(7), ReadEvent(reader, 8)));
         }
 
         return dead;
@@ -239,11 +228,8 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     /// <summary>Makes a dead letter due now with a fresh set of attempts; false when the app has no such dead letter.</summary>
     public async Task<bool> RetryDeadAsync(string appId, long id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "update isola.deliveries set state = 'ready', due_at = now(), attempts = 0, dead_at = null where app_id = $1 and id = $2 and state = 'dead'");
-        command.Parameters.Add(Text(appId));
-        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint });
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        if (!await ExecuteOnOneAsync("update isola.deliveries set state = 'ready', due_at = now(), attempts = 0, dead_at = null where app_id = $1 and id = $2 and state = 'dead'",
+            appId, id, cancellationToken))
         {
             return false;
         }
@@ -338,6 +324,21 @@ internal sealed class DeliveryStore(NpgsqlDataSource dataSource, DeliveryOptions
     }
 
     private static NpgsqlParameter Ids(long[] ids) => new() { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
+
+    /// <summary>Runs a durable statement on the delivery <c>$2</c> of the app <c>$1</c>; false when it touched none.</summary>
+    private async Task<bool> ExecuteOnOneAsync(string sql, string appId, long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(Text(appId));
+        command.Parameters.Add(new NpgsqlParameter { Value = id, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>The event columns (id, name, data, depth, published_at) from <paramref name="first"/> on; null for a scheduled call.</summary>
+    private static PublishedEvent? ReadEvent(NpgsqlDataReader reader, int first) => reader.IsDBNull(first)
+        ? null
+        : new PublishedEvent(reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetInt32(first + 3),
+            reader.GetFieldValue<DateTimeOffset>(first + 4));
 
     private static DeliveryKind ParseKind(string kind) => kind == "scheduled" ? DeliveryKind.Scheduled : DeliveryKind.Event;
 

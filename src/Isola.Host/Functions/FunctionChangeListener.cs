@@ -1,4 +1,5 @@
 using Isola.Host.Auth;
+using Isola.Host.Data;
 using Isola.Host.Functions;
 using Isola.Host.Observability;
 using Npgsql;
@@ -14,81 +15,37 @@ namespace Isola.Host.Functions;
 internal sealed partial class FunctionChangeListener(NpgsqlDataSource dataSource, DeployedFunctionCache cache, FunctionChanges changes, AppAuthStore appAuth,
     ILogger<FunctionChangeListener> logger) : BackgroundService
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var lost = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        ListenConnection.RunAsync(dataSource, [FunctionStore.ChangeChannel, AppAuthStore.ChangeChannel],
+            (_, e) =>
             {
-                if (lost)
+                if (e.Channel == AppAuthStore.ChangeChannel)
                 {
-                    // Idle pooled connections still point at the server that went away; each would fail one call.
-                    dataSource.Clear();
+                    appAuth.Invalidate(e.Payload);
+                    return;
                 }
 
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, e) =>
+                var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
+                if (slash > 0)
                 {
-                    if (e.Channel == AppAuthStore.ChangeChannel)
-                    {
-                        appAuth.Invalidate(e.Payload);
-                        return;
-                    }
-
-                    var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
-                    if (slash > 0)
-                    {
-                        var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
-                        cache.Invalidate(app, name);
-                        changes.Notify(app, name);
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"listen {FunctionStore.ChangeChannel}; listen {AppAuthStore.ChangeChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                    var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
+                    cache.Invalidate(app, name);
+                    changes.Notify(app, name);
                 }
-
+            },
+            listening: afterLoss =>
+            {
                 // Anything that changed while we were not listening is unknown: start from empty.
                 cache.InvalidateAll();
                 appAuth.InvalidateAll();
                 changes.NotifyAll();
-                if (lost)
+                if (afterLoss)
                 {
-                    lost = false;
                     LogListenRestored(logger);
                 }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException)
-            {
-                if (!lost)
-                {
-                    lost = true;
-                    LogListenFailed(logger, ex.Message);
-                }
-
-                try
-                {
-                    await Task.Delay(RetryDelay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+            },
+            lost: reason => LogListenFailed(logger, reason),
+            stoppingToken);
 
     [LoggerMessage(EventId = LogEvents.ChangeListenerLost, Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
     private static partial void LogListenFailed(ILogger logger, string reason);

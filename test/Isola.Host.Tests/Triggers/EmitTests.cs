@@ -26,8 +26,7 @@ public sealed class EmitTests(TriggerFixture fixture) : IClassFixture<TriggerFix
         var subscriber = TriggerFixture.Unique("sub-" + shape);
         await fixture.DeployAsync(subscriber, [new { type = "event", eventName }]);
         var emitter = TriggerFixture.Unique("emit-" + shape);
-        await (await Host.Client.PostAsJsonAsync("/v1/default/functions", new { name = emitter, code = code.Replace("EVENT", $"'{eventName}'", StringComparison.Ordinal) }))
-            .ShouldSucceedAsync(201);
+        await fixture.DeployCodeAsync(emitter, code.Replace("EVENT", $"'{eventName}'", StringComparison.Ordinal));
 
         var answer = await (await Host.Client.PostAsync($"/v1/default/fn/{emitter}", null)).ShouldSucceedAsync();
         var seen = await fixture.WaitForSeenAsync(subscriber, s => s.Count >= 1, "the emitted event");
@@ -171,20 +170,16 @@ public sealed class EmitTests(TriggerFixture fixture) : IClassFixture<TriggerFix
     public async Task Emitting_bad_input_is_an_error_in_the_function()
     {
         var emitter = TriggerFixture.Unique("bad-emit");
-        await (await Host.Client.PostAsJsonAsync("/v1/default/functions", new
-        {
-            name = emitter,
-            code = """
-                export default async (req, ctx) => {
-                  const errors = [];
-                  for (const name of ["has space", 42, ""]) {
-                    try { await ctx.events.emit(name, {}); } catch (e) { errors.push(e.code ?? e.name); }
-                  }
-                  try { await ctx.events.emit("ok", "x".repeat(300 * 1024)); } catch (e) { errors.push(e.code); }
-                  return Response.json(errors);
-                };
-                """,
-        })).ShouldSucceedAsync(201);
+        await fixture.DeployCodeAsync(emitter, """
+            export default async (req, ctx) => {
+              const errors = [];
+              for (const name of ["has space", 42, ""]) {
+                try { await ctx.events.emit(name, {}); } catch (e) { errors.push(e.code ?? e.name); }
+              }
+              try { await ctx.events.emit("ok", "x".repeat(300 * 1024)); } catch (e) { errors.push(e.code); }
+              return Response.json(errors);
+            };
+            """);
         var errors = await (await Host.Client.PostAsync($"/v1/default/fn/{emitter}", null)).ShouldSucceedAsync();
         Assert.Equal(["INVALID_ARGS", "TypeError", "TypeError", "PAYLOAD_TOO_LARGE"], errors.EnumerateArray().Select(e => e.GetString()));
     }

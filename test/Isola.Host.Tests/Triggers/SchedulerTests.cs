@@ -52,19 +52,15 @@ public sealed class SchedulerTests(TriggerFixture fixture) : IClassFixture<Trigg
         var target = TriggerFixture.Unique("at-target");
         await fixture.DeployAsync(target, [new { type = "event", eventName = "never." + target }]);
         var caller = TriggerFixture.Unique("at-caller");
-        await (await Host.Client.PostAsJsonAsync("/v1/default/functions", new
-        {
-            name = caller,
-            code = $$"""
-                Deno.serve(async (req, info) => {
-                  const gone = await info.scheduler.runAt(new Date(Date.now() + 60_000), "{{target}}", { n: "gone" });
-                  const first = await info.scheduler.cancel(gone);
-                  const again = await info.scheduler.cancel(gone);
-                  const id = await info.scheduler.runAt(new Date(Date.now() - 1000).toISOString(), "{{target}}", { n: "past" });
-                  return Response.json({ id, first, again });
-                });
-                """,
-        })).ShouldSucceedAsync(201);
+        await fixture.DeployCodeAsync(caller, $$"""
+            Deno.serve(async (req, info) => {
+              const gone = await info.scheduler.runAt(new Date(Date.now() + 60_000), "{{target}}", { n: "gone" });
+              const first = await info.scheduler.cancel(gone);
+              const again = await info.scheduler.cancel(gone);
+              const id = await info.scheduler.runAt(new Date(Date.now() - 1000).toISOString(), "{{target}}", { n: "past" });
+              return Response.json({ id, first, again });
+            });
+            """);
 
         var answer = await (await Host.Client.PostAsync($"/v1/default/fn/{caller}", null)).ShouldSucceedAsync();
         Assert.True(answer.GetProperty("first").GetBoolean());
@@ -79,19 +75,15 @@ public sealed class SchedulerTests(TriggerFixture fixture) : IClassFixture<Trigg
     public async Task Scheduling_an_unknown_function_is_an_error_to_the_caller()
     {
         var caller = TriggerFixture.Unique("sched-unknown");
-        await (await Host.Client.PostAsJsonAsync("/v1/default/functions", new
-        {
-            name = caller,
-            code = """
-                export default async (req, ctx) => {
-                  try {
-                    return Response.json({ id: await ctx.scheduler.runAfter(10, "no-such-function", {}) });
-                  } catch (e) {
-                    return Response.json({ code: e.code, message: e.message });
-                  }
-                };
-                """,
-        })).ShouldSucceedAsync(201);
+        await fixture.DeployCodeAsync(caller, """
+            export default async (req, ctx) => {
+              try {
+                return Response.json({ id: await ctx.scheduler.runAfter(10, "no-such-function", {}) });
+              } catch (e) {
+                return Response.json({ code: e.code, message: e.message });
+              }
+            };
+            """);
 
         var error = await (await Host.Client.PostAsync($"/v1/default/fn/{caller}", null)).ShouldSucceedAsync();
         Assert.Equal("FUNCTION_NOT_FOUND", error.GetProperty("code").GetString());

@@ -47,6 +47,10 @@ public sealed class TriggerFixture : IAsyncLifetime
             timeoutMs = 60_000,
         })).ShouldSucceedAsync(201);
 
+    /// <summary>Deploys a function of the default app from inline <paramref name="code"/> (an HTTP trigger, the default).</summary>
+    internal async Task DeployCodeAsync(string name, string code) =>
+        await (await Host.Client.PostAsJsonAsync("/v1/default/functions", new { name, code })).ShouldSucceedAsync(201);
+
     /// <summary>Publishes through the API and returns the event's id.</summary>
     internal Task<string> PublishAsync(string name, object? data, string? id = null, string app = "default") => PublishToAsync(Host.Client, name, data, id, app);
 
