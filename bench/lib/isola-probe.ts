@@ -1,10 +1,13 @@
-// Measures what wrk cannot, through Isola's public API: cold start (P3), deploy time (P4), event
-// publish → handler start (P7) and sustained event delivery (P14). Started by bench/run; writes one
-// JSON file and never exits non-zero for a measurement that went wrong (the report says what went
-// wrong), only for bad usage.
+// Measures what wrk cannot, through Isola's public API: cold start (P3), deploy time (P4), how late a
+// cron run starts after its tick (P7, cron), event publish → handler start (P7, events) and sustained
+// event delivery (P14). Started by bench/run; writes one JSON file and never exits non-zero for a
+// measurement that went wrong (the report says what went wrong), only for bad usage.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read=KEY_FILE --allow-write=OUT_JSON isola-probe.ts \
-//     cold-start|deploy-npm|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID [call]
+//     cold-start|deploy-npm|cron-delay|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID [call]
+//
+// cron-delay deploys a cron function ticking every second and collects N runs: each logs how many
+// milliseconds after its tick (ctx.trigger.scheduledAt) its code started, by the worker's clock.
 //
 // With "call", deploy-npm also calls each function after its 201 and reports when it first
 // answered 200 (budget P4's "→ ready", docs/features.md); bench/run passes it only when the gateway serves functions.
@@ -19,6 +22,12 @@ interface ColdStartSample {
   calls: number;
   /** Non-200 answers seen before the first 200, by status. */
   notReady: Record<string, number>;
+  error?: string;
+}
+
+interface CronDelayResult {
+  /** Per run, in tick order: its code's start minus its tick, in ms (the first run includes the worker's start). */
+  delaysMs: number[];
   error?: string;
 }
 
@@ -39,8 +48,8 @@ const SETTLE_MS = 500; // between two cold starts, so pre-started workers can be
 const [command, baseUrl, keyFile, outFile, countArg, runId, callArg] = Deno.args;
 const callAfterDeploy = callArg === "call";
 const count = Number(countArg);
-if (!["cold-start", "deploy-npm", "event-latency", "event-throughput"].includes(command) || !baseUrl || !keyFile || !outFile || !(count > 0) || !runId) {
-  console.error("usage: isola-probe.ts cold-start|deploy-npm|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID");
+if (!["cold-start", "deploy-npm", "cron-delay", "event-latency", "event-throughput"].includes(command) || !baseUrl || !keyFile || !outFile || !(count > 0) || !runId) {
+  console.error("usage: isola-probe.ts cold-start|deploy-npm|cron-delay|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID");
   Deno.exit(2);
 }
 const adminKey = (await Deno.readTextFile(keyFile)).trim();
@@ -54,12 +63,16 @@ function short(text: string): string {
 }
 
 /** POSTs a function; resolves when the answer's headers arrive (the body is read afterwards). */
-async function deploy(name: string, code: string): Promise<{ status: number; sent: number; headersAt: number; ms: number; body: string }> {
+async function deploy(
+  name: string,
+  code: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ status: number; sent: number; headersAt: number; ms: number; body: string }> {
   const sent = performance.now();
   const response = await fetch(`${baseUrl}/v1/default/functions`, {
     method: "POST",
     headers: { "Authorization": `Bearer ${adminKey}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ name, code, allowUnauthenticated: true }),
+    body: JSON.stringify({ name, code, allowUnauthenticated: true, ...extra }),
   });
   const headersAt = performance.now();
   const body = await response.text();
@@ -168,6 +181,43 @@ async function deployNpm(): Promise<{ warm: DeploySample; samples: DeploySample[
     }
   }
   return { warm, samples };
+}
+
+const CRON_CODE = `export default (req, ctx) => {
+  console.log("cron-delay", Date.now() - Date.parse(ctx.trigger.scheduledAt));
+  return new Response("ok");
+};
+`;
+
+async function cronDelay(): Promise<CronDelayResult> {
+  const name = `cron-${runId}`;
+  const headers = { "Authorization": `Bearer ${adminKey}` };
+  const result: CronDelayResult = { delaysMs: [] };
+  try {
+    const deployed = await deploy(name, CRON_CODE, { trigger: { type: "cron", config: { schedule: "* * * * * *" } } });
+    if (deployed.status !== 201) return { delaysMs: [], error: `deploy answered ${deployed.status}: ${short(deployed.body)}` };
+    // One run a second; records land a moment after each run.
+    const deadline = performance.now() + (count + 15) * 1000;
+    while (result.delaysMs.length < count && performance.now() < deadline) {
+      await sleep(1000);
+      const response = await fetch(`${baseUrl}/v1/default/functions/${name}/logs?limit=${count + 5}`, { headers });
+      const page = await response.json() as { invocations?: { startedAt: string; logs: { msg: string }[] }[] };
+      result.delaysMs = (page.invocations ?? [])
+        .toSorted((a, b) => a.startedAt.localeCompare(b.startedAt))
+        .flatMap((invocation) => invocation.logs)
+        .map((line) => /^cron-delay (-?\d+)$/.exec(line.msg))
+        .filter((match) => match !== null)
+        .map((match) => Number(match![1]))
+        .slice(0, count);
+    }
+    if (result.delaysMs.length < count) result.error = `only ${result.delaysMs.length} of ${count} runs were recorded in time`;
+  } catch (error) {
+    result.error = `request failed: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    await fetch(`${baseUrl}/v1/default/functions/${name}`, { method: "DELETE", headers }).then((r) => r.body?.cancel()).catch(() => {});
+  }
+  console.error(`  cron: ${result.delaysMs.length} runs, start after the tick: ${result.delaysMs.join(" ")} ms${result.error ? `; ${result.error}` : ""}`);
+  return result;
 }
 
 // ---- events (P7, P14) ---------------------------------------------------------------------------
@@ -327,9 +377,11 @@ async function eventThroughput(): Promise<EventThroughputResult> {
 
 const result = command === "cold-start"
   ? await coldStart()
-  : command === "deploy-npm"
-  ? await deployNpm()
+  : command === "cron-delay"
+  ? await cronDelay()
   : command === "event-latency"
   ? await eventLatency()
-  : await eventThroughput();
+  : command === "event-throughput"
+  ? await eventThroughput()
+  : await deployNpm();
 await Deno.writeTextFile(outFile, JSON.stringify(result, null, 2) + "\n");

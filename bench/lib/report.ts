@@ -169,10 +169,28 @@ interface EventThroughputFile {
   deliverMs: number | null;
   error?: string;
 }
+interface CronDelayFile {
+  delaysMs: number[];
+  error?: string;
+}
+/** realtime.json, written by realtime-probe.ts. */
+interface RealtimeFile {
+  clients: number;
+  seconds: number;
+  ratePerClient: number;
+  messages: number;
+  messagesPerSecond: number | null;
+  errors: Record<string, number>;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  error?: string;
+}
 const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
+const cronDelay = await readJson<CronDelayFile>(`${workDir}/cron-delay.json`);
 const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
 const eventLatency = await readJson<EventLatencyFile>(`${workDir}/event-latency.json`);
 const eventThroughput = await readJson<EventThroughputFile>(`${workDir}/event-throughput.json`);
+const realtime = await readJson<RealtimeFile>(`${workDir}/realtime.json`);
 
 // ---- budgets ----------------------------------------------------------------------------------
 
@@ -299,6 +317,28 @@ for (const [target, floor] of [["csharp-hop", 0.90], ["deno", 0.42], ["workerd",
   });
 }
 
+// P7 (cron): how late a cron run's code starts after its tick, by the worker's clock; every run counts.
+{
+  const delays = cronDelay?.delaysMs ?? [];
+  const problem = isolaStatus !== "ok"
+    ? isolaError
+    : cronDelay === null
+    ? "the cron probe did not run"
+    : cronDelay.error ?? (delays.length === 0 ? "no cron run was measured" : null);
+  const worst = problem === null ? Math.max(...delays) : null;
+  budgets.push({
+    id: "P7",
+    what: "cron: a run's code starts after its tick, slowest run",
+    unit: "ms",
+    isola: worst,
+    baseline: null,
+    compared: null,
+    budget: "<=1000ms",
+    verdict: worst === null ? "SKIP" : worst <= 1000 ? "PASS" : "FAIL",
+    note: problem ?? `n=${delays.length} runs of "* * * * * *", p50 ${percentile(delays, 50)!.toFixed(0)} ms, the first includes its worker's start`,
+  });
+}
+
 // ---- output -----------------------------------------------------------------------------------
 
 // Deno wants --allow-all to read /proc, so bench/run reads it and passes what it found.
@@ -385,7 +425,7 @@ const fmtCompared = (b: Budget): string => {
   const value = problem === null ? percentile(times, 50) : null;
   budgets.push({
     id: "P7",
-    what: "event publish (API) → handler start, p50",
+    what: "event publish (API) → handler start, p50 (events)",
     unit: "ms",
     isola: value,
     baseline: null,
@@ -425,6 +465,15 @@ const plainP50 = servers.isola.latency.medianP50Ms;
 const jwtLine = jwtP50 !== null && plainP50 !== null && loadProblem("isola-jwt", "latency") === null
   ? `P2-JWT isola-jwt p50=${fmt(jwtP50, "ms")} isola p50=${fmt(plainP50, "ms")} added=${(jwtP50 - plainP50 >= 0 ? "+" : "") + (jwtP50 - plainP50).toFixed(3)}ms (JWT verification at the gateway, c=1; no budget)`
   : "P2-JWT not measured";
+
+// Not a budget: realtime message → reply at many connected clients (T4), from realtime-probe.ts.
+const realtimeLine = realtime === null
+  ? "RT not measured"
+  : realtime.error || realtime.p50Ms === null
+  ? `RT not measured (${realtime.error ?? "no reply was timed"})`
+  : `RT realtime round trip p50=${fmt(realtime.p50Ms, "ms")} p99=${fmt(realtime.p99Ms, "ms")} (${realtime.clients} clients connected, ` +
+    `each sending ${realtime.ratePerClient}/s: ${realtime.messagesPerSecond!.toFixed(0)} msg/s for ${realtime.seconds}s; ` +
+    `errors ${JSON.stringify(realtime.errors)}; no budget)`;
 
 const lines = budgets.map((b) => {
   const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
@@ -493,15 +542,17 @@ const report = {
     p50Ms: median(deployNpm.samples.filter((s) => !s.error && s.deployMs !== null).map((s) => s.deployMs!)),
     readyP50Ms: median(deployNpm.samples.filter((s) => typeof s.readyMs === "number").map((s) => s.readyMs!)),
   },
+  cronDelay,
   budgets,
   jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
-  lines: [...lines, jwtLine],
+  realtime,
+  lines: [...lines, jwtLine, realtimeLine],
   markdown: table,
   wrkRuns: runs,
 };
 await Deno.writeTextFile(outFile, JSON.stringify(report, null, 2) + "\n");
 
-console.log([...lines, jwtLine].join("\n"));
+console.log([...lines, jwtLine, realtimeLine].join("\n"));
 console.log("");
 console.log(table);
 

@@ -7,6 +7,7 @@ import { bindingsFor, invocationDb } from "./db.ts";
 import { invocationEvents } from "./events.ts";
 import { invocationScheduler } from "./scheduler.ts";
 import { initTransactions } from "./transactions.ts";
+import { invocationRealtime } from "./realtime.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
 // rather than on the start-up path; nothing needs it before the first invocation.
@@ -69,5 +70,6 @@ export function buildContext(
     events: invocationEvents(() => inv.capability),
     scheduler: invocationScheduler(() => inv.capability),
     trigger: triggerOf(inv),
+    realtime: invocationRealtime(() => inv.capability),
   };
 }

@@ -8,6 +8,7 @@ import { type Events, invocationEvents } from "./events.ts";
 import { invocationScheduler, type Scheduler } from "./scheduler.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
+import { invocationRealtime, type Realtime } from "./realtime.ts";
 
 export interface ScriptRequest {
   method: string;
@@ -40,6 +41,8 @@ export interface ScriptContext {
   scheduler: Scheduler;
   /** What started the invocation, as ctx.trigger in the other shapes. */
   trigger: TriggerPayload;
+  /** Pushes to the app's realtime clients, as ctx.realtime in the other shapes. */
+  realtime: Realtime;
 }
 
 /** The first argument: the request for HTTP, the trigger's payload (`event`) for cron, events, scheduled calls and websocket messages. */
@@ -125,6 +128,7 @@ export function scriptInvoke(
       events: invocationEvents(() => inv.capability),
       scheduler: invocationScheduler(() => inv.capability),
       trigger: triggerOf(inv),
+      realtime: invocationRealtime(() => inv.capability),
     };
     // MolnOS handler(event, context): a trigger's payload is the event; HTTP keeps the request object.
     return scriptResponse(await handler(inv.payload ?? request, context));

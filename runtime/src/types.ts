@@ -2,6 +2,7 @@
 import type { Bindings, Db } from "./db.ts";
 import type { Events } from "./events.ts";
 import type { Scheduler } from "./scheduler.ts";
+import type { Realtime } from "./realtime.ts";
 
 export interface FunctionInfo {
   id: string;
@@ -74,6 +75,8 @@ export interface FunctionContext {
   scheduler: Scheduler;
   /** What started the invocation: `{type: "http"}`, or the payload of a cron, event, scheduled or websocket trigger. */
   trigger: TriggerPayload;
+  /** Pushes to the app's realtime WebSocket clients: one connection, or a channel's subscribers (docs/triggers.md). */
+  realtime: Realtime;
 }
 
 /** `ctx.trigger`: `type` is the trigger kind; the other fields are the kind's payload (docs/triggers.md). */

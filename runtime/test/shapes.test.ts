@@ -315,3 +315,39 @@ Deno.test({
       assertEquals((await boom.json()).message, "fastify boom");
     }),
 });
+
+// ctx.realtime (docs/triggers.md): every shape that gets a context has it; the host calls need the
+// invocation's capability, so without one (no host here) a call is refused before leaving the worker.
+const REALTIME_PROBE = `
+async function probe(realtime) {
+  let refused = null;
+  try {
+    await realtime.send("0".repeat(32), { hello: 1 });
+  } catch (error) {
+    refused = error.code;
+  }
+  return { send: typeof realtime.send, broadcast: typeof realtime.broadcast, refused };
+}
+`;
+
+for (
+  const [shape, source, script] of [
+    ["default-function", `export default async (req, ctx) => Response.json(await probe(ctx.realtime));`, false],
+    ["deno-serve", `Deno.serve(async (req, info) => Response.json(await probe(info.realtime)));`, false],
+    ["fetch-object", `export default { async fetch(req, env, ctx) { return Response.json(await probe(ctx.realtime)); } };`, false],
+    ["script-handler", `async function handler(request, context) { return { statusCode: 200, body: await probe(context.realtime) }; }`, true],
+  ] as const
+) {
+  Deno.test({
+    name: `${shape}: ctx.realtime.send and broadcast are there and need the invocation's capability`,
+    ...PROCESS_TEST,
+    fn: () =>
+      withWorker(async (w) => {
+        const bundle = await buildSource(`realtime-${shape}`, REALTIME_PROBE + source, { script });
+        assertEquals(await w.loadOk(bundle), shape);
+        const res = await w.invoke("/fn/realtime");
+        assertEquals(res.status, 200);
+        assertEquals(await res.json(), { send: "function", broadcast: "function", refused: "NO_CAPABILITY" });
+      }),
+  });
+}

@@ -60,7 +60,13 @@ internal static class FunctionEndpoints
     internal static async Task<IResult> GetAsync(string app, string name, HttpContext http, FunctionStore store, bool includeCode)
     {
         var function = await store.GetAsync(app, name, includeCode, http.RequestAborted);
-        return Results.Json(FunctionView.Render(function, FunctionView.BaseUrl(http.Request), includeCode));
+        var view = FunctionView.Render(function, FunctionView.BaseUrl(http.Request), includeCode);
+        if (await http.RequestServices.GetRequiredService<Triggers.Cron.CronView>().DescribeAsync(function, http.RequestAborted) is { } cron)
+        {
+            view["cron"] = cron;
+        }
+
+        return Results.Json(view);
     }
 
     internal static async Task<IResult> UpdateAsync(string app, string name, HttpContext http, FunctionStore store, FunctionService service)

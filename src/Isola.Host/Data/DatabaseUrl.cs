@@ -61,6 +61,10 @@ internal static class DatabaseUrl
                 case "host":
                     builder.Host = val;
                     break;
+                case "user":
+                    // libpq's name for it; the database.url an embedded node writes uses it.
+                    builder.Username = val;
+                    break;
                 case "sslmode":
                     builder.SslMode = Enum.Parse<SslMode>(val.Replace("-", "", StringComparison.Ordinal), ignoreCase: true);
                     break;

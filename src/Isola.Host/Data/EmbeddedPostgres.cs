@@ -50,6 +50,13 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
         Database = DatabaseName,
     }.ConnectionString;
 
+    /// <summary>
+    /// A libpq-style URL of this cluster (<c>postgresql:///isola?host=…&amp;port=5432&amp;user=isola</c>) that another node on
+    /// this machine, run by the same OS user or root, can use as <c>ISOLA_DATABASE_URL</c>: the socket folder is 0700
+    /// and local connections are trusted, so the file it is written to is the only secret.
+    /// </summary>
+    public string Url => $"postgresql:///{DatabaseName}?host={Uri.EscapeDataString(SocketDirectory)}&port={SocketPort}&user={Superuser}";
+
     /// <param name="binDir">The server binaries' folder (<c>ISOLA_PG_BIN</c>, checked at start); null finds the newest installed.</param>
     /// <param name="serviceUser">Who the cluster runs as when the host is root (<c>ISOLA_PG_USER</c>); null picks one.</param>
     public static async Task<EmbeddedPostgres> StartAsync(string dataDir, string? binDir, string? serviceUser, ILogger logger, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ namespace Isola.Host.Deliveries;
 /// </summary>
 internal sealed partial class DeliveryDispatcher(
     NpgsqlDataSource dataSource, DeliveryStore store, ReadySignal ready, DeployedFunctionCache functions, FunctionInvoker invoker, DeliveryOptions options,
-    NodeIdentity node, ILogger<DeliveryDispatcher> logger) : BackgroundService
+    NodeIdentity node, TimeProvider time, ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
     private static readonly Caller ServiceCaller = Caller.Service(null);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
@@ -248,7 +248,7 @@ internal sealed partial class DeliveryDispatcher(
 
     /// <summary>Wakes the claim loop on other nodes' notifications, and rescans after a reconnect (notifications were missed).</summary>
     private Task ListenAsync(CancellationToken stoppingToken) =>
-        ListenConnection.RunAsync(dataSource, [DeliveryStore.ReadyChannel],
+        NotificationListener.RunAsync(dataSource, [DeliveryStore.ReadyChannel],
             (_, e) =>
             {
                 if (e.Payload != ready.Payload)
@@ -256,16 +256,15 @@ internal sealed partial class DeliveryDispatcher(
                     _wake.Writer.TryWrite(true); // this node's own news came in process already
                 }
             },
-            listening: afterLoss =>
+            onListening: restored =>
             {
                 _wake.Writer.TryWrite(true);
-                if (afterLoss)
+                if (restored)
                 {
                     LogListenRestored(logger);
                 }
             },
-            lost: reason => LogListenFailed(logger, reason),
-            stoppingToken);
+            onLost: ex => LogListenFailed(logger, ex.Message), time, stoppingToken);
 
     /// <summary>
     /// Deletes delivered rows: whatever finished while the previous delete ran goes in the next one, so a burst

@@ -49,4 +49,8 @@ internal static class ErrorCodes
 
     /// <summary>Raised by the runtime itself, before any frame is sent, for a call whose invocation has ended.</summary>
     public const string NoCapability = "NO_CAPABILITY";
+
+    // Realtime WebSocket replies (docs/triggers.md, "Realtime WebSocket").
+    public const string NoHandler = "NO_HANDLER";
+    public const string RateLimited = "RATE_LIMITED";
 }

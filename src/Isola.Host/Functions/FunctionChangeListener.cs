@@ -1,6 +1,5 @@
 using Isola.Host.Auth;
 using Isola.Host.Data;
-using Isola.Host.Functions;
 using Isola.Host.Observability;
 using Npgsql;
 
@@ -13,39 +12,39 @@ namespace Isola.Host.Functions;
 /// pool's dead connections are dropped and the cache starts from empty, since any change in between was missed.
 /// </summary>
 internal sealed partial class FunctionChangeListener(NpgsqlDataSource dataSource, DeployedFunctionCache cache, FunctionChanges changes, AppAuthStore appAuth,
-    ILogger<FunctionChangeListener> logger) : BackgroundService
+    TimeProvider time, ILogger<FunctionChangeListener> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        ListenConnection.RunAsync(dataSource, [FunctionStore.ChangeChannel, AppAuthStore.ChangeChannel],
-            (_, e) =>
-            {
-                if (e.Channel == AppAuthStore.ChangeChannel)
-                {
-                    appAuth.Invalidate(e.Payload);
-                    return;
-                }
-
-                var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
-                if (slash > 0)
-                {
-                    var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
-                    cache.Invalidate(app, name);
-                    changes.Notify(app, name);
-                }
-            },
-            listening: afterLoss =>
+        NotificationListener.RunAsync(dataSource, [FunctionStore.ChangeChannel, AppAuthStore.ChangeChannel], OnNotification,
+            onListening: restored =>
             {
                 // Anything that changed while we were not listening is unknown: start from empty.
                 cache.InvalidateAll();
                 appAuth.InvalidateAll();
                 changes.NotifyAll();
-                if (afterLoss)
+                if (restored)
                 {
                     LogListenRestored(logger);
                 }
             },
-            lost: reason => LogListenFailed(logger, reason),
-            stoppingToken);
+            onLost: ex => LogListenFailed(logger, ex.Message), time, stoppingToken);
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (e.Channel == AppAuthStore.ChangeChannel)
+        {
+            appAuth.Invalidate(e.Payload);
+            return;
+        }
+
+        var slash = e.Payload.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            var (app, name) = (e.Payload[..slash], e.Payload[(slash + 1)..]);
+            cache.Invalidate(app, name);
+            changes.Notify(app, name);
+        }
+    }
 
     [LoggerMessage(EventId = LogEvents.ChangeListenerLost, Level = LogLevel.Warning, Message = "Lost the function change listener ({Reason}); serving from what is cached, reconnecting every second")]
     private static partial void LogListenFailed(ILogger logger, string reason);

@@ -77,6 +77,9 @@ internal sealed record IsolaOptions
     /// <summary>Delivery of events and scheduled calls: concurrency, leases, retries (docs/triggers.md).</summary>
     public Deliveries.DeliveryOptions Deliveries { get; init; } = new();
 
+    /// <summary>Bounds on realtime WebSocket connections (message size and rate, send queue).</summary>
+    public Realtime.RealtimeOptions Realtime { get; init; } = new();
+
     /// <summary>
     /// Wall-clock limit of one <c>deno bundle</c> run, from process start to exit; npm downloads on a
     /// cold cache count against it.

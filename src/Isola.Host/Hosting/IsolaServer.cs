@@ -15,6 +15,7 @@ using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Sandbox;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 namespace Isola.Host.Hosting;
@@ -59,6 +60,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The file in the data dir (0600) where a node on the embedded cluster writes the URL other nodes join it with.</summary>
+    public const string DatabaseUrlFile = "database.url";
+
     /// <summary>Starts a node; a bad setting (however it was set) stops it here, with a message naming the setting and value.</summary>
     public static async Task<IsolaServer> StartAsync(IsolaOptions options, LogLevel minimumLevel, CancellationToken cancellationToken)
     {
@@ -87,6 +91,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
                 postgres = await EmbeddedPostgres.StartAsync(options.DataDir, options.PostgresBinDir, options.PostgresUser,
                     startupLogging.CreateLogger<EmbeddedPostgres>(), cancellationToken);
                 connectionString = postgres.ConnectionString;
+                // More nodes on this machine join this cluster with it as ISOLA_DATABASE_URL (docs/running.md#several-nodes-one-database).
+                PrivateFile.Write(Path.Combine(options.DataDir, DatabaseUrlFile), postgres.Url + "\n");
             }
 
             dataSource = NpgsqlDataSource.Create(connectionString);
@@ -302,9 +308,26 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<Invocations.FunctionInvoker>();
         services.AddSingleton<InvocationForwarder>();
+        services.AddSingleton<NodeIdentity>();
+
+        // Cron triggers: each node sleeps until the next tick and claims it; one node runs each tick.
+        services.AddSingleton(new Triggers.Cron.CronOptions());
+        services.AddSingleton<Triggers.Cron.CronTickStore>();
+        services.AddSingleton<Triggers.Cron.CronView>();
+        services.AddSingleton<Triggers.Cron.CronScheduler>();
+        services.AddHostedService(provider => provider.GetRequiredService<Triggers.Cron.CronScheduler>());
+
+        // Realtime: client WebSockets held by the host, frames to other nodes by NOTIFY, ctx.realtime.
+        services.TryAddSingleton<NodeIdentity>();
+        services.AddSingleton(options.Realtime);
+        services.AddSingleton<Realtime.RealtimeHub>();
+        services.AddSingleton<Realtime.RealtimeRoutes>();
+        services.AddSingleton<Realtime.RealtimeDispatcher>();
+        services.AddSingleton<Realtime.RealtimeBus>();
+        services.AddHostedService(provider => provider.GetRequiredService<Realtime.RealtimeBus>());
+        services.AddSingleton<IHostCallHandler, Realtime.RealtimeCallHandler>();
 
         // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
-        services.AddSingleton<NodeIdentity>();
         services.AddSingleton(options.Deliveries);
         services.AddSingleton<Deliveries.ReadySignal>();
         services.AddSingleton<Deliveries.DeliveryStore>();
@@ -335,6 +358,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapDbEndpoints();
         app.MapEventEndpoints();
         app.MapGatewayEndpoints();
+        Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);
         return app;
     }
 

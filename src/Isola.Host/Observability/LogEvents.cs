@@ -66,22 +66,6 @@ internal static class LogEvents
     public const int HostCallFrameTooLarge = 6201;
     public const int HostCallFailed = 6202;
 
-    // Events and scheduled calls: publishing, delivery, held rows.
-    public const int EventChainTooDeep = 6301;
-    public const int DeliveryClaimFailed = 6302;
-    public const int DeliveryClaimRestored = 6303;
-    public const int DeliveryListenerLost = 6304;
-    public const int DeliveryListenerRestored = 6305;
-    public const int DeliveryRetrying = 6306;
-    public const int DeliveryDeadLettered = 6307;
-    public const int DeliverySettleFailed = 6308;
-    public const int DeliveryCompleteFailed = 6309;
-    public const int DeliveryRenewFailed = 6310;
-    public const int DeliveryNotifyFailed = 6311;
-    public const int HeldRowsSettleFailed = 6312;
-    public const int HeldRowsResolved = 6313;
-    public const int DeliveryMaintenanceFailed = 6314;
-
     // Observability: invocation records and worker output.
     public const int InvocationRecordsDropped = 7001;
     public const int InvocationRecordsDeferred = 7002;
@@ -91,4 +75,43 @@ internal static class LogEvents
 
     // Api: the control plane.
     public const int UnhandledRequestFailure = 8001;
+
+    // Triggers: cron.
+    public const int CronWatching = 9001;
+    public const int CronTicksDeleted = 9002;
+    public const int CronTickClaimedElsewhere = 9003;
+    public const int CronRunStarting = 9004;
+    public const int CronTickSkipped = 9005;
+    public const int CronRunFailed = 9006;
+    public const int CronRunNotRecorded = 9007;
+    public const int CronTickNotClaimed = 9008;
+    public const int CronScheduleUnparsable = 9009;
+    public const int CronLoopFailing = 9010;
+    public const int CronLoopRestored = 9011;
+
+    // Triggers: events and scheduled calls (publishing, delivery, rows held for app transactions).
+    public const int EventChainTooDeep = 9201;
+    public const int DeliveryClaimFailed = 9202;
+    public const int DeliveryClaimRestored = 9203;
+    public const int DeliveryListenerLost = 9204;
+    public const int DeliveryListenerRestored = 9205;
+    public const int DeliveryRetrying = 9206;
+    public const int DeliveryDeadLettered = 9207;
+    public const int DeliverySettleFailed = 9208;
+    public const int DeliveryCompleteFailed = 9209;
+    public const int DeliveryRenewFailed = 9210;
+    public const int DeliveryNotifyFailed = 9211;
+    public const int HeldRowsSettleFailed = 9212;
+    public const int HeldRowsResolved = 9213;
+    public const int DeliveryMaintenanceFailed = 9214;
+
+    // Triggers: realtime WebSockets and their frames between nodes.
+    public const int RealtimeClientTooSlow = 9401;
+    public const int RealtimeMessageTooBig = 9402;
+    public const int RealtimeRunFailed = 9403;
+    public const int RealtimeListenerLost = 9411;
+    public const int RealtimeListenerRestored = 9412;
+    public const int RealtimeInboxFull = 9413;
+    public const int RealtimeDeliveryFailed = 9414;
+    public const int RealtimeStoredFrameGone = 9415;
 }

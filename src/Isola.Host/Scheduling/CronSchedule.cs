@@ -84,9 +84,12 @@ internal sealed class CronSchedule
         }
     }
 
-    /// <summary>The first tick strictly after <paramref name="after"/>, or null when the expression never fires again.</summary>
+    /// <summary>
+    /// The first tick strictly after <paramref name="after"/>, or null when the expression never fires again.
+    /// Always in UTC (offset 0), as PostgreSQL's timestamptz takes it; the time zone only decides which instants tick.
+    /// </summary>
     public DateTimeOffset? NextAfter(DateTimeOffset after) =>
-        _expression.GetNextOccurrence(after, TimeZone, inclusive: false);
+        _expression.GetNextOccurrence(after, TimeZone, inclusive: false)?.ToUniversalTime();
 
     /// <summary>The next <paramref name="count"/> ticks after <paramref name="after"/> (a function's GET shows them).</summary>
     public IReadOnlyList<DateTimeOffset> NextTicks(DateTimeOffset after, int count)

@@ -23,6 +23,10 @@ public sealed class DatabaseUrlTests
         var builder = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString("postgresql:///isola?host=/var/run/postgresql"));
         Assert.Equal("/var/run/postgresql", builder.Host);
         Assert.Equal("isola", builder.Database);
+
+        // As an embedded node writes it to database.url: the folder escaped, the port, and libpq's "user".
+        var embedded = new NpgsqlConnectionStringBuilder(DatabaseUrl.ToConnectionString("postgresql:///isola?host=%2Ftmp%2Fisola%20pg&port=5432&user=isola"));
+        Assert.Equal(("/tmp/isola pg", 5432, "isola", "isola"), (embedded.Host, embedded.Port, embedded.Username, embedded.Database));
     }
 
     [Fact]

@@ -19,7 +19,11 @@ public sealed partial class DocExampleTests
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
-    [InlineData("docs/triggers.md", new[] { "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
+    [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true", "listener: {\"type\":\"subscribed\",\"channel\":\"room\",\"replyTo\":\"s1\"}",
+        "speaker: {\"replyTo\":\"m1\",\"event\":\"say\",\"data\":{\"sent\":true,\"as\":\"anon\"}}",
+        "listener: {\"type\":\"broadcast\",\"channel\":\"room\",\"data\":{\"text\":\"hello\"}}",
+        "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"",
+        "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
         var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, document));
@@ -68,6 +72,8 @@ public sealed partial class DocExampleTests
             RedirectStandardError = true,
         };
         info.Environment["ISOLA"] = url;
+        // Examples that need Deno itself (the realtime client) find the same one the node runs.
+        info.Environment["ISOLA_DENO"] = TestEnvironment.DenoPath;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -122,6 +122,24 @@ internal static class IsolaSettings
             (o, v) => o with { Deliveries = o.Deliveries with { Lease = v } },
             "from a node claiming a delivery (or renewing the claim, every third of this while it runs) until another node may run it: how long the deliveries of a node that died wait"),
 
+        // Realtime WebSocket connections (docs/triggers.md, "Realtime WebSocket").
+        Realtime("ISOLA_REALTIME_MAX_MESSAGE_BYTES", Bytes(16, 1L << 30), r => (long)r.MaxMessageBytes, (r, v) => r with { MaxMessageBytes = (int)v },
+            "largest message a realtime client may send, counted as frames arrive; past it the connection is closed with 1009"),
+        Realtime("ISOLA_REALTIME_MAX_PUSH_BYTES", Bytes(64, 1L << 30), r => (long)r.MaxPushBytes, (r, v) => r with { MaxPushBytes = (int)v },
+            "largest frame `ctx.realtime.send` or `broadcast` may push; past it the call fails with `PAYLOAD_TOO_LARGE`"),
+        Realtime("ISOLA_REALTIME_MESSAGES_PER_SECOND", WholeNumber(1, 1_000_000), r => r.MessagesPerSecond, (r, v) => r with { MessagesPerSecond = v },
+            "messages one realtime connection may send per second, sustained; past it (and the burst) each gets a `RATE_LIMITED` reply"),
+        Realtime("ISOLA_REALTIME_MESSAGE_BURST", WholeNumber(1, 1_000_000), r => r.MessageBurst, (r, v) => r with { MessageBurst = v },
+            "messages one realtime connection may send at once before the per-second rate applies"),
+        Realtime("ISOLA_REALTIME_SEND_QUEUE_BYTES", Bytes(1 << 10, 1L << 30), r => (long)r.SendQueueBytes, (r, v) => r with { SendQueueBytes = (int)v },
+            "frames waiting for one realtime client, from being queued until written to its socket; past it the client is too slow and closed with 1013"),
+        Realtime("ISOLA_REALTIME_MESSAGES_AT_ONCE", WholeNumber(1, 1024), r => r.MaxConcurrentMessages, (r, v) => r with { MaxConcurrentMessages = v },
+            "messages of one realtime connection whose functions run at once; its next message is read when one ends"),
+        Realtime("ISOLA_REALTIME_MAX_SUBSCRIPTIONS", WholeNumber(1, 1_000_000), r => r.MaxSubscriptions, (r, v) => r with { MaxSubscriptions = v },
+            "channels one realtime connection may subscribe to"),
+        Realtime("ISOLA_REALTIME_CLOSE_TIMEOUT", Duration(Millisecond, Hour), r => r.CloseTimeout, (r, v) => r with { CloseTimeout = v },
+            "from the host closing a realtime connection (slow client, oversized message, node stopping) until it drops a client that has not answered the close"),
+
         // SQL against app databases.
         Setting.Of("ISOLA_DB_MAX_RESULT_BYTES", Bytes(1, 1L << 40), o => o.Data.MaxResultBytes, (o, v) => o with { Data = o.Data with { MaxResultBytes = v } },
             "largest result of one statement, counted as rows are read; past it the statement is cancelled with `RESULT_TOO_LARGE`"),
@@ -192,6 +210,10 @@ internal static class IsolaSettings
     private static Setting Worker<T>(string variable, ValueRule<T> rule, Func<WorkerOptions, T> get, Func<WorkerOptions, T, WorkerOptions> set,
         string meaning, string? flag = null, string? defaultText = null) =>
         Setting.Of(variable, rule, o => get(o.Workers), (o, v) => o with { Workers = set(o.Workers, v) }, meaning, flag, defaultText);
+
+    private static Setting Realtime<T>(string variable, ValueRule<T> rule, Func<Realtime.RealtimeOptions, T> get,
+        Func<Realtime.RealtimeOptions, T, Realtime.RealtimeOptions> set, string meaning) =>
+        Setting.Of(variable, rule, o => get(o.Realtime), (o, v) => o with { Realtime = set(o.Realtime, v) }, meaning);
 
     private static void ThrowIfAny(List<string> problems)
     {
