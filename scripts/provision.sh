@@ -5,6 +5,7 @@
 DENO_VERSION="2.9.6"
 DENO_BIN="$ROOT/.tools/deno/node_modules/@deno/linux-x64-glibc/deno"
 HOST_DLL="$ROOT/src/Isola.Host/bin/Release/net10.0/isola.dll"
+CLI_DLL="$ROOT/src/Isola.Cli/bin/Release/net10.0/isola-cli.dll"
 
 say() { printf 'isola: %s\n' "$*" >&2; }
 
@@ -57,19 +58,26 @@ ensure_test_npm() {
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null || { say "npm ci in $dir failed"; exit 1; }
 }
 
-# Rebuilds the host only when a source file is newer than the built assembly: a no-op
-# 'dotnet build' still costs seconds on every start.
-build_host() {
-  if [ -f "$HOST_DLL" ] && [ -z "$(find "$ROOT/src" "$ROOT/Directory.Build.props" "$ROOT/Directory.Packages.props" \
-        -newer "$HOST_DLL" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+# build_if_stale DLL PROJECT WHAT SOURCE...: builds PROJECT only when a file under the SOURCE folders is newer
+# than DLL: a no-op 'dotnet build' still costs seconds on every start.
+build_if_stale() {
+  local dll="$1" project="$2" what="$3"
+  shift 3
+  if [ -f "$dll" ] && [ -z "$(find "$@" "$ROOT/Directory.Build.props" "$ROOT/Directory.Packages.props" \
+        -newer "$dll" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
     return 0
   fi
-  say "building the host..."
+  say "building $what..."
   local log
   log=$(mktemp)
-  if ! dotnet build "$ROOT/src/Isola.Host/Isola.Host.csproj" -c Release --nologo -v q >"$log" 2>&1; then
+  if ! dotnet build "$project" -c Release --nologo -v q >"$log" 2>&1; then
     cat "$log" >&2; rm -f "$log"; say "build failed"; exit 1
   fi
   rm -f "$log"
-  touch "$HOST_DLL"
+  touch "$dll"
 }
+
+build_host() { build_if_stale "$HOST_DLL" "$ROOT/src/Isola.Host/Isola.Host.csproj" "the host" "$ROOT/src/Isola.Host"; }
+
+# The CLI needs neither PostgreSQL nor Deno: only its own sources and the client's decide a rebuild.
+build_cli() { build_if_stale "$CLI_DLL" "$ROOT/src/Isola.Cli/Isola.Cli.csproj" "the CLI" "$ROOT/src/Isola.Cli" "$ROOT/src/Isola.Client"; }

@@ -11,6 +11,8 @@ import { functionLogger, logError } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 import { HostCallError, hostCall } from "./host-calls.ts";
 import { TxScope, typedDb } from "./typed-db.ts";
+import { invocationEvents } from "./events.ts";
+import { invocationScheduler } from "./scheduler.ts";
 import { functionError, runtimeError } from "./invoke.ts";
 
 /** What the host learns from the load (and stores with the version at deploy). */
@@ -102,6 +104,8 @@ async function run(definition: Definition, inv: Invocation, env: Record<string, 
     const ctx = {
       ...baseCtx(inv, env, fn),
       db: typedDb(new TxScope(capability, "none", false, false), new TxScope(capability, "none", true, false)),
+      scheduler: invocationScheduler(capability),
+      events: invocationEvents(capability),
       runQuery: runner(capability, "query"),
       runMutation: runner(capability, "mutation"),
       waitUntil,
@@ -114,7 +118,13 @@ async function run(definition: Definition, inv: Invocation, env: Record<string, 
   for (let attempt = 1; ; attempt++) {
     const caller = new TxScope(capability, mode, false, track);
     const service = new TxScope(capability, mode, true, track);
-    const ctx = { ...baseCtx(inv, env, fn), db: typedDb(caller, service) };
+    const ctx: Ctx = { ...baseCtx(inv, env, fn), db: typedDb(caller, service) };
+    if (definition.kind === "mutation") {
+      // Held under the mutation's own transaction (begun now if no ctx.db call has begun it): they exist only if it commits.
+      const own = () => caller.id();
+      ctx.scheduler = invocationScheduler(capability, own);
+      ctx.events = invocationEvents(capability, own);
+    }
     let committed = false;
     try {
       const value = await definition.handler(ctx, args);

@@ -16,6 +16,12 @@ internal static class Permissions
     /// <summary>Run a statement in an app's database as service_role (bypasses RLS).</summary>
     public const string DbQuery = "db.query";
 
+    /// <summary>Set and remove an app's secrets (every function of the app sees them).</summary>
+    public const string SecretsWrite = "secrets.write";
+
+    /// <summary>Publish an app's events (<c>POST /v1/{app}/events</c>) and redeliver its dead letters.</summary>
+    public const string EventsPublish = "events.publish";
+
     /// <summary>Needed once per bound service when deploying a function with bindings.</summary>
     public static string BindingsCreate(string service) => $"functions.bindings.create:{service}";
 }

@@ -12,7 +12,7 @@ namespace Isola.Host.Build;
 /// and argument schema (decision 023). The definition decides the function's auth mode and whether it is internal;
 /// code that does not load fails the deploy (422) instead of every later call.
 /// </summary>
-internal sealed class TypedDefinitionReader(WorkerSupervisor supervisor)
+internal sealed class TypedDefinitionReader(WorkerSupervisor supervisor, Secrets.AppSecrets appSecrets)
 {
     /// <summary>The settings to store: <paramref name="settings"/> with the definition applied, or unchanged for a plain function.</summary>
     public async Task<FunctionSettings> ApplyAsync(string appId, string name, FunctionSource source, BuildArtifact artifact, FunctionSettings settings,
@@ -23,10 +23,17 @@ internal sealed class TypedDefinitionReader(WorkerSupervisor supervisor)
             return settings with { Typed = null };
         }
 
+        // The env the version's workers will have: the app's secrets, its own env vars over them.
+        var loadEnv = await appSecrets.OpenAllAsync(appId, cancellationToken);
+        foreach (var (key, value) in env)
+        {
+            loadEnv[key] = value;
+        }
+
         JsonElement answer;
         try
         {
-            answer = await supervisor.DescribeAsync(appId, name, source, artifact.Content, env, cancellationToken);
+            answer = await supervisor.DescribeAsync(appId, name, source, artifact.Content, loadEnv, cancellationToken);
         }
         catch (WorkerBootException ex)
         {

@@ -2,7 +2,10 @@
 
 namespace Isola.Host.Functions;
 
-/// <summary>What the gateway needs to run a function: its current version's settings, artifact and sealed env.</summary>
+/// <summary>
+/// What the gateway needs to run a function: its current version's settings, artifact and sealed env, and its
+/// app's sealed secrets at <see cref="SecretsVersion"/> (C5; the function's own env wins over them).
+/// </summary>
 internal sealed record DeployedFunction(
     Guid Id,
     string AppId,
@@ -11,10 +14,12 @@ internal sealed record DeployedFunction(
     FunctionSettings Settings,
     string ArtifactHash,
     IReadOnlyDictionary<string, string> SealedEnv,
-    bool HasFiles)
+    bool HasFiles,
+    IReadOnlyDictionary<string, string>? SealedAppSecrets = null,
+    long SecretsVersion = 0)
 {
-    /// <summary>Identifies one immutable version; worker pools are keyed by it.</summary>
-    public (Guid, int) VersionKey => (Id, Version);
+    /// <summary>Identifies what a worker loads: one immutable version with one state of the app's secrets. Worker pools are keyed by it.</summary>
+    public (Guid, int, long) VersionKey => (Id, Version, SecretsVersion);
 
     /// <summary>The services this version has bindings for, computed once (the capability of every invocation carries it).</summary>
     public IReadOnlyList<string> BoundServices => _boundServices ??= [.. Settings.Bindings.Select(b => b.Service).Distinct()];

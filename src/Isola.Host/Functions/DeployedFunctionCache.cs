@@ -61,6 +61,18 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
         }
     }
 
+    /// <summary>Drops every function of an app (its secrets changed: every one of them loads differently now).</summary>
+    public void InvalidateApp(string appId)
+    {
+        foreach (var key in _cache.Keys)
+        {
+            if (key.StartsWith(appId + "/", StringComparison.Ordinal))
+            {
+                _cache.TryRemove(key, out _);
+            }
+        }
+    }
+
     /// <summary>How many names are remembered as missing (for tests and diagnostics).</summary>
     internal int CachedMisses => _cache.Values.Count(t => t.IsCompletedSuccessfully && t.Result is null);
 
@@ -101,9 +113,11 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
         Interlocked.Increment(ref _lookups);
         var byId = Guid.TryParse(nameOrId, out var id);
         await using var command = dataSource.CreateCommand($"""
-            select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text, v.source ? 'files'
+            select f.id, f.app_id, f.name, f.current_version, v.settings::text, v.artifact_hash, v.env::text, v.source ? 'files',
+                   coalesce(s.env, jsonb_build_object())::text, coalesce(s.version, 0)
             from isola.functions f
             join isola.function_versions v on v.function_id = f.id and v.version = f.current_version
+            left join isola.app_secrets s on s.app_id = f.app_id
             where f.app_id = $1 and {(byId ? "f.id = $2" : "f.name = $2")}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = appId });
@@ -116,6 +130,7 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
 
         return new DeployedFunction(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
             SettingsJson.Deserialize(reader.GetString(4)), reader.GetString(5),
-            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6))!, reader.GetBoolean(7));
+            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(6))!, reader.GetBoolean(7),
+            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(8))!, reader.GetInt64(9));
     }
 }

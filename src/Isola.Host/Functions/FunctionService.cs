@@ -66,6 +66,24 @@ internal sealed partial class FunctionService(
         return updated;
     }
 
+    /// <summary>
+    /// Sets and removes some of the function's env vars, keeping the rest, as a new version (the CLI's
+    /// <c>secrets set/unset --function</c>); nothing is stored when nothing would change.
+    /// </summary>
+    public async Task<FunctionRecord> EditEnvAsync(FunctionRecord current, IReadOnlyDictionary<string, string> set, IReadOnlyCollection<string> remove,
+        CancellationToken cancellationToken)
+    {
+        if (set.Count == 0 && !remove.Any(current.EnvNames.Contains))
+        {
+            return current;
+        }
+
+        var version = await store.AddVersionAsync(current, null, null, current.Settings, null, cancellationToken, new EnvEdit(Seal(set, current.Id), remove));
+        registry.Invalidate(current.AppId, current.Name);
+        LogDeployed(logger, current.AppId, current.Name, version, current.ArtifactHash);
+        return await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
+    }
+
     /// <summary>Deletes a function with its versions and records; false if it does not exist.</summary>
     public async Task<bool> DeleteAsync(FunctionRecord function, CancellationToken cancellationToken)
     {

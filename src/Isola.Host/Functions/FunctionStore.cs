@@ -86,10 +86,10 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Adds version N+1 and makes it current. <paramref name="source"/> and <paramref name="artifact"/> null keep
-    /// the current version's source and artifact; <paramref name="sealedEnv"/> null keeps its env.
+    /// the current version's source and artifact; <paramref name="sealedEnv"/> null keeps its env, changed by <paramref name="envEdit"/> if given.
     /// </summary>
     public async Task<int> AddVersionAsync(FunctionRecord current, FunctionSource? source, BuildArtifact? artifact, FunctionSettings settings,
-        IReadOnlyDictionary<string, string>? sealedEnv, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string>? sealedEnv, CancellationToken cancellationToken, EnvEdit? envEdit = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -116,6 +116,7 @@ internal sealed class FunctionStore(NpgsqlDataSource dataSource)
             sourceJson = source is null ? reader.GetString(0) : source.ToJson().ToJsonString();
             artifactHash = artifact?.Hash ?? reader.GetString(1);
             env = sealedEnv ?? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(2))!;
+            env = envEdit?.ApplyTo(env) ?? env;
         }
 
         if (artifact is not null)

@@ -286,6 +286,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
         services.AddSingleton<TypedDefinitionReader>();
+        services.AddSingleton<AppSecrets>();
         services.AddSingleton<PublicBaseUrl>();
         services.AddSingleton(provider => new FunctionBuilder(options, denoPath,
             new Lazy<string?>(() => FunctionBuilder.FindFunctionsModule(options.RuntimePath)),
@@ -342,6 +343,20 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Realtime.LiveQueries.ChangeTriggers>();
         services.AddSingleton<Realtime.LiveQueries.LiveQueryRegistry>();
 
+        // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
+        services.AddSingleton(options.Deliveries);
+        services.AddSingleton<Deliveries.ReadySignal>();
+        services.AddSingleton<Deliveries.DeliveryStore>();
+        services.AddSingleton<Events.EventPublisher>();
+        services.AddSingleton<Events.ChainLimits>();
+        services.AddSingleton<Deliveries.TransactionHolds>();
+        services.AddSingleton<IHostCallHandler, Events.EventCallHandler>();
+        services.AddSingleton<IHostCallHandler, Scheduling.SchedulerCallHandler>();
+        services.AddSingleton<Deliveries.DeliveryDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryDispatcher>());
+        services.AddSingleton<Deliveries.DeliveryMaintenance>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryMaintenance>());
+
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();
         services.AddSingleton<JwksCache>();
@@ -357,6 +372,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
+        app.MapSecretEndpoints();
+        app.MapEventEndpoints();
         app.MapGatewayEndpoints();
         app.MapTypedCallEndpoints();
         Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);

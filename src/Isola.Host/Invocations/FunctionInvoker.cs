@@ -22,7 +22,7 @@ namespace Isola.Host.Invocations;
 /// </summary>
 internal sealed partial class FunctionInvoker(
     DeployedFunctionCache registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
-    InvocationCapabilities capabilities, PublicBaseUrl publicUrl, ILogger<FunctionInvoker> logger)
+    InvocationCapabilities capabilities, PublicBaseUrl publicUrl, Apps.AppPolicies policies, ILogger<FunctionInvoker> logger)
 {
     private static readonly Uri WorkerBase = new("http://worker/");
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
@@ -54,7 +54,10 @@ internal sealed partial class FunctionInvoker(
         {
             lease = await AcquireAsync(function, linked.Token);
             function = lease.Function;
-            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.Typed);
+            // A typed function (however it is called: /api/fn, another function, the scheduler) gets ctx.db.unsafe, and
+            // with its app's strict policies off, ctx.db as service_role.
+            var typed = function.Settings.Typed is null ? null : new TypedGrant(!await policies.IsStrictAsync(function.AppId, linked.Token), invocation.CallDepth);
+            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth, typed);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
@@ -132,11 +135,12 @@ internal sealed partial class FunctionInvoker(
     /// (a WebSocket relayed to the function) lasts until its owner releases it.
     /// </summary>
     public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived,
-        TypedGrant? typed = null) =>
+        int emitDepth = 0, TypedGrant? typed = null) =>
         capabilities.Issue(new CapabilityGrant(invocationId, worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
         {
             ExpiresAt = longLived ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
             BoundServices = function.BoundServices,
+            EmitDepth = emitDepth,
             Typed = typed is not null,
             DbAsService = typed?.DbAsService == true,
             CallDepth = typed?.CallDepth ?? 0,

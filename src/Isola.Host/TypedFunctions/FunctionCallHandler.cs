@@ -58,7 +58,7 @@ internal sealed class FunctionCallHandler(Lazy<TypedCaller> caller, TimeProvider
         var own = time.GetUtcNow().AddMilliseconds(function.Settings.TimeoutMs);
         var callArgs = args.TryGetProperty("args", out var argsElement) && argsElement.ValueKind != JsonValueKind.Null ? JsonNode.Parse(argsElement.GetRawText()) : new JsonObject();
         var outcome = await typed.CallAsync(function, call.Grant.Caller, callArgs, cancellationToken, call.Grant.CallDepth + 1,
-            deadline: own < call.Grant.Deadline ? own : call.Grant.Deadline);
+            deadline: own < call.Grant.Deadline ? own : call.Grant.Deadline, emitDepth: call.Grant.EmitDepth);
         if (outcome.IsValue)
         {
             return new JsonObject { ["value"] = outcome.Body.Length == 0 ? null : JsonNode.Parse(outcome.Body) };

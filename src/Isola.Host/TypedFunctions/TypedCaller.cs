@@ -14,7 +14,7 @@ namespace Isola.Host.TypedFunctions;
 /// them, runs the handler in its transaction and answers with the value or an error (runtime/PROTOCOL.md, "Typed
 /// functions"), which <see cref="TypedOutcome"/> sorts out.
 /// </summary>
-internal sealed class TypedCaller(DeployedFunctionCache registry, FunctionInvoker invoker, AppPolicies policies, Data.AppDatabases.DataOptions data)
+internal sealed class TypedCaller(DeployedFunctionCache registry, FunctionInvoker invoker, Data.AppDatabases.DataOptions data)
 {
     /// <summary>How deep ctx.runQuery / ctx.runMutation may nest (each call one level).</summary>
     public const int MaxCallDepth = 8;
@@ -43,9 +43,10 @@ internal sealed class TypedCaller(DeployedFunctionCache registry, FunctionInvoke
 
     /// <summary>Runs the function with <paramref name="args"/> as <paramref name="caller"/>; never throws for what the function did.</summary>
     /// <param name="callDepth">0 for a call from a client; one more than the calling invocation's for ctx.runQuery / ctx.runMutation.</param>
-    /// <param name="trackReads">A live query's run: the tables its transaction read are noted under the invocation id.</param>
+    /// <param name="emitDepth">The chain depth of what it emits: the calling invocation's, for ctx.runQuery / ctx.runMutation.</param>
+    /// <param name="trackReads">A live query's run: the tables its statements read are noted under the invocation id.</param>
     public async Task<TypedOutcome> CallAsync(DeployedFunction function, Caller caller, JsonNode? args, CancellationToken cancellationToken,
-        int callDepth = 0, DateTimeOffset? deadline = null, bool trackReads = false, string? invocationId = null)
+        int callDepth = 0, DateTimeOffset? deadline = null, bool trackReads = false, string? invocationId = null, int emitDepth = 0)
     {
         var payload = new JsonObject { ["type"] = TriggerKind.Rpc.Name(), ["args"] = args ?? new JsonObject() };
         if (trackReads)
@@ -53,9 +54,8 @@ internal sealed class TypedCaller(DeployedFunctionCache registry, FunctionInvoke
             payload["track"] = true;
         }
 
-        var strict = await policies.IsStrictAsync(function.AppId, cancellationToken);
         var outcome = await invoker.InvokeAsync(new TriggerInvocation(function, caller, TriggerKind.Rpc, payload, deadline, invocationId,
-            new TypedGrant(DbAsService: !strict, callDepth), (int)Math.Min(data.MaxResultBytes, int.MaxValue)), cancellationToken);
+            emitDepth, callDepth, (int)Math.Min(data.MaxResultBytes, int.MaxValue)), cancellationToken);
         return new TypedOutcome(function, outcome);
     }
 

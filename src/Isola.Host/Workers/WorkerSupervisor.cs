@@ -16,11 +16,11 @@ namespace Isola.Host.Workers;
 /// </summary>
 internal sealed partial class WorkerSupervisor : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<(Guid, int), WorkerPool> _pools = new();
+    private readonly ConcurrentDictionary<(Guid, int, long), WorkerPool> _pools = new();
     private readonly ConcurrentQueue<WorkerProcess> _generic = new();
-    // The version each changed function points at, as last read after a change: a caller still holding an
-    // older version (resolved just before the change) is sent on instead of starting a pool for it.
-    private readonly ConcurrentDictionary<Guid, int> _currentVersion = new();
+    // The version (and app secrets version) each changed function points at, as last read after a change: a caller
+    // still holding an older one (resolved just before the change) is sent on instead of starting a pool for it.
+    private readonly ConcurrentDictionary<Guid, (int Version, long Secrets)> _currentVersion = new();
     // Changes seen per "app/name": only the handler of the latest one acts on what it read.
     private readonly ConcurrentDictionary<string, long> _changes = new(StringComparer.Ordinal);
     private readonly DeployedFunctionCache _functions;
@@ -149,9 +149,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         var key = function.VersionKey;
         var pool = _pools.GetOrAdd(key, _ => new WorkerPool(function, this, _options, _time));
         // Checked after the pool is in the map: a change handler either sees this pool or its version is read here.
-        if (!evenIfReplaced && _currentVersion.TryGetValue(function.Id, out var current) && current != function.Version)
+        if (!evenIfReplaced && _currentVersion.TryGetValue(function.Id, out var current) && current != (function.Version, function.SecretsVersion))
         {
-            if (_pools.TryRemove(new KeyValuePair<(Guid, int), WorkerPool>(key, pool)))
+            if (_pools.TryRemove(new KeyValuePair<(Guid, int, long), WorkerPool>(key, pool)))
             {
                 pool.Retire();
             }
@@ -197,9 +197,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
                 UnixUser.ChownRecursive(Path.Combine(worker.Directory, "functions"), user.Uid, user.Gid);
             }
 
-            var env = function.SealedEnv.ToDictionary(
-                pair => pair.Key,
-                pair => _secrets.Open(pair.Value, FunctionService.EnvAssociatedData(function.Id, pair.Key)));
+            var env = OpenEnv(function);
             var request = new WorkerLoadRequest(bundle, new WorkerFunctionInfo(function.Id, function.Name, function.AppId, function.Version),
                 env, function.Settings.Bindings);
             await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
@@ -250,6 +248,23 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         {
             await StopWorkerAsync(worker, "terminated");
         }
+    }
+
+    /// <summary>The app's secrets, then the function's own env vars over them: a function's own value wins (C5).</summary>
+    private Dictionary<string, string> OpenEnv(DeployedFunction function)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, sealedValue) in function.SealedAppSecrets ?? new Dictionary<string, string>())
+        {
+            env[name] = _secrets.Open(sealedValue, AppSecrets.AssociatedData(function.AppId, name));
+        }
+
+        foreach (var (name, sealedValue) in function.SealedEnv)
+        {
+            env[name] = _secrets.Open(sealedValue, FunctionService.EnvAssociatedData(function.Id, name));
+        }
+
+        return env;
     }
 
     private static async Task WriteFilesAsync(FunctionSource source, string functionDir, CancellationToken cancellationToken)
@@ -452,7 +467,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
         if (current is not null)
         {
-            _currentVersion[current.Id] = current.Version;
+            _currentVersion[current.Id] = (current.Version, current.SecretsVersion);
         }
 
         foreach (var (versionKey, pool) in _pools)
@@ -461,10 +476,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             {
                 if (pool.Function.Id != current?.Id)
                 {
-                    _currentVersion[pool.Function.Id] = 0; // deleted (or replaced by a new function of that name)
+                    _currentVersion[pool.Function.Id] = (0, 0); // deleted (or replaced by a new function of that name)
                 }
 
-                if (_pools.TryRemove(new KeyValuePair<(Guid, int), WorkerPool>(versionKey, pool)))
+                if (_pools.TryRemove(new KeyValuePair<(Guid, int, long), WorkerPool>(versionKey, pool)))
                 {
                     pool.Retire();
                 }
@@ -500,7 +515,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
             if (pool.IsEmpty)
             {
-                _pools.TryRemove(new KeyValuePair<(Guid, int), WorkerPool>(key, pool));
+                _pools.TryRemove(new KeyValuePair<(Guid, int, long), WorkerPool>(key, pool));
             }
         }
 

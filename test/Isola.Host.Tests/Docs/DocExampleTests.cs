@@ -12,17 +12,21 @@ namespace Isola.Host.Tests.Docs;
 public sealed partial class DocExampleTests
 {
     [Theory]
-    [InlineData("README.md", new[] { "\"name\":\"hello-world\"", "\"description\":\"A simple greeting function\"", "\"current\":2", "\"deleted\":true",
+    [InlineData("README.md", new[] { "\"name\": \"hello-world\"", "\"description\": \"A simple greeting function\"", "\"current\": 3", "\"deleted\": true",
+        "deployed hello-world version 3",
         "[\"Ada's note\"]", "[\"Bob's note\"]", "\n[]\n", "[\"Ada's note\",\"Bob's note\"]" })]
     [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"" })]
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
+    [InlineData("docs/cli.md", new[] { "published on-order.requested (order-7)\n1\n", "skipped hello: unchanged", "skipped nightly: unchanged", "deployed hello version 2", "rolled back hello to version 1",
+        "Hei from Oslo", "Hallo from Oslo", "applied 001_visits", "one file", "logged in to", "deleted single" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
     [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true", "listener: {\"type\":\"subscribed\",\"channel\":\"room\",\"replyTo\":\"s1\"}",
         "speaker: {\"replyTo\":\"m1\",\"event\":\"say\",\"data\":{\"sent\":true,\"as\":\"anon\"}}",
         "listener: {\"type\":\"broadcast\",\"channel\":\"room\",\"data\":{\"text\":\"hello\"}}",
-        "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"" })]
+        "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"",
+        "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
     [InlineData("docs/typed-functions.md", new[] { "\"typed\":{\"kind\":\"mutation\"", "\"typed\":{\"kind\":\"query\"",
         "{\"type\":\"result\",\"id\":\"s1\",\"value\":[{\"body\":\"hello from Ada\"", "{\"body\":\"Ada again, live\"", "{\"type\":\"unsubscribed\",\"id\":\"s1\"}",
         "\"code\":\"EMPTY_MESSAGE\"", "\"code\":\"AUTH_REQUIRED\"" })]
@@ -74,6 +78,9 @@ public sealed partial class DocExampleTests
             RedirectStandardError = true,
         };
         info.Environment["ISOLA"] = url;
+        // `isola` is the repository's script, as a reader who put the repository on PATH types it; its login profile stays in the scratch folder.
+        info.Environment["PATH"] = TestEnvironment.RepoRoot + ":" + Environment.GetEnvironmentVariable("PATH");
+        info.Environment["XDG_CONFIG_HOME"] = Path.Combine(workDir, ".config");
         // Examples that need Deno itself (the realtime client) find the same one the node runs.
         info.Environment["ISOLA_DENO"] = TestEnvironment.DenoPath;
         using var process = Process.Start(info)!;

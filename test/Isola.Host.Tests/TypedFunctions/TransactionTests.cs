@@ -28,6 +28,30 @@ public sealed class TransactionTests(TypedFixture fixture)
     }
 
     [Fact]
+    public async Task A_scheduler_call_inside_a_rolled_back_mutation_never_runs()
+    {
+        var rolledBack = "rolled-back-" + Guid.NewGuid().ToString("N")[..8];
+        var committed = "committed-" + Guid.NewGuid().ToString("N")[..8];
+
+        await (await TypedFixture.CallAsync(Host.Anonymous, "scheduleThenFail", new { marker = rolledBack, fail = true })).ShouldFailAsync(500, "FUNCTION_ERROR");
+        await (await TypedFixture.CallAsync(Host.Anonymous, "scheduleThenFail", new { marker = committed, fail = false })).ShouldSucceedAsync();
+
+        // The committed one runs; the rolled-back one, scheduled first for the same moment, would have run by then.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await fixture.RunAsync("select 1 from scheduled_runs where marker = $1", committed)).Rows.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the call scheduled by the committed mutation did not run within 30 s");
+            await Task.Delay(100);
+        }
+
+        Assert.Empty((await fixture.RunAsync("select 1 from scheduled_runs where marker = $1", rolledBack)).Rows);
+        await using var db = await Host.OpenDatabaseAsync();
+        await using var held = new Npgsql.NpgsqlCommand("select count(*) from isola.deliveries where args ->> 'marker' = $1", db);
+        held.Parameters.AddWithValue(rolledBack);
+        Assert.Equal(0L, (long)(await held.ExecuteScalarAsync())!); // not even held: dropped with the rollback
+    }
+
+    [Fact]
     public async Task A_query_that_writes_fails_whether_through_entities_or_sql()
     {
         var entity = await (await TypedFixture.CallAsync(Host.Anonymous, "writeInQuery")).ShouldSucceedAsync();

@@ -31,12 +31,13 @@ internal sealed class EntityOperations(EntityCatalog catalog, SqlExecutor execut
                 case "db.insert":
                 {
                     var (columns, values) = Fields(table, entity, Object(args, "data", call.Op));
-                    var id = IdColumn(table, entity);
+                    // A table with no id to address rows by still takes rows; the id is then null.
+                    var returning = table.IdColumn is { } id ? " returning " + EntityNames.Quote(id) : "";
                     var sql = columns.Count == 0
-                        ? $"insert into {table.QualifiedName} default values returning {EntityNames.Quote(id)}"
-                        : $"insert into {table.QualifiedName} ({string.Join(", ", columns.Select(EntityNames.Quote))}) values ({string.Join(", ", columns.Select((_, i) => "$" + (i + 1)))}) returning {EntityNames.Quote(id)}";
+                        ? $"insert into {table.QualifiedName} default values{returning}"
+                        : $"insert into {table.QualifiedName} ({string.Join(", ", columns.Select(EntityNames.Quote))}) values ({string.Join(", ", columns.Select((_, i) => "$" + (i + 1)))}){returning}";
                     var result = await run(sql, values);
-                    return new JsonObject { ["id"] = result.Rows[0][id]?.DeepClone() };
+                    return new JsonObject { ["id"] = table.IdColumn is { } idColumn && result.Rows.Count > 0 ? result.Rows[0][idColumn]?.DeepClone() : null };
                 }
 
                 case "db.get":

@@ -114,6 +114,14 @@ internal static class IsolaSettings
             (o, v) => o with { HostCalls = o.HostCalls with { BackgroundGrace = v } },
             "how long after its deadline an invocation's `waitUntil` work may still call the host"),
 
+        // Events and scheduled calls (docs/triggers.md).
+        Setting.Of("ISOLA_DELIVERY_CONCURRENCY", WholeNumber(1, 10_000), o => o.Deliveries.MaxConcurrent,
+            (o, v) => o with { Deliveries = o.Deliveries with { MaxConcurrent = v } },
+            "events and scheduled calls this node runs at once; the rest wait in the table, so a flood cannot take every worker"),
+        Setting.Of("ISOLA_DELIVERY_LEASE", Duration(TimeSpan.FromMilliseconds(300), Hour), o => o.Deliveries.Lease,
+            (o, v) => o with { Deliveries = o.Deliveries with { Lease = v } },
+            "from a node claiming a delivery (or renewing the claim, every third of this while it runs) until another node may run it: how long the deliveries of a node that died wait"),
+
         // Realtime WebSocket connections (docs/triggers.md, "Realtime WebSocket").
         Realtime("ISOLA_REALTIME_MAX_MESSAGE_BYTES", Bytes(16, 1L << 30), r => (long)r.MaxMessageBytes, (r, v) => r with { MaxMessageBytes = (int)v },
             "largest message a realtime client may send, counted as frames arrive; past it the connection is closed with 1009"),
@@ -182,9 +190,13 @@ internal static class IsolaSettings
     /// <summary><c>ISOLA_*</c> variables of this process that no setting has.</summary>
     public static IEnumerable<string> UnknownInEnvironment() => Unknown(Environment.GetEnvironmentVariables().Keys.Cast<string>());
 
+    /// <summary>Read by the CLI (docs/cli.md), not the node: a shell that has them set still starts a node without a warning.</summary>
+    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY"];
+
     /// <summary><c>ISOLA_*</c> names among <paramref name="names"/> that no setting has (a typo, or one from another version).</summary>
     public static IEnumerable<string> Unknown(IEnumerable<string> names) =>
-        names.Where(name => name.StartsWith("ISOLA_", StringComparison.Ordinal) && All.All(setting => setting.Variable != name)).Order(StringComparer.Ordinal);
+        names.Where(name => name.StartsWith("ISOLA_", StringComparison.Ordinal) && All.All(setting => setting.Variable != name) && !CliVariables.Contains(name))
+            .Order(StringComparer.Ordinal);
 
     /// <summary>The settings table of docs/running.md.</summary>
     public static string MarkdownTable()

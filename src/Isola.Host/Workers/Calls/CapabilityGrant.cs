@@ -14,6 +14,9 @@ internal sealed record CapabilityGrant(string InvocationId, string WorkerId, str
     /// <summary>Services the function's version declares bindings for (e.g. <c>databases</c>).</summary>
     public IReadOnlyList<string> BoundServices { get; init; } = [];
 
+    /// <summary>The chain depth of an event this invocation emits: one more than the event it handles, else 0 (docs/triggers.md).</summary>
+    public int EmitDepth { get; init; }
+
     /// <summary>A typed function's invocation: <c>ctx.db.unsafe</c> (service_role) is open to it.</summary>
     public bool Typed { get; init; }
 

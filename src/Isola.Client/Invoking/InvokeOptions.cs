@@ -1,0 +1,16 @@
+namespace Isola.Client;
+
+/// <summary>How to call a function: method, sub-path, headers and a body.</summary>
+public sealed class InvokeOptions
+{
+    /// <summary>POST by default, as Supabase's <c>functions.invoke</c>.</summary>
+    public HttpMethod Method { get; set; } = HttpMethod.Post;
+
+    /// <summary>Appended to the function's URL (a wildcard sub-path, H4), e.g. <c>/users/7?active=1</c>.</summary>
+    public string? Path { get; set; }
+
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Sent as is; when null, the <c>body</c> argument of <see cref="IsolaClient.InvokeAsync{T}"/> is sent as JSON.</summary>
+    public HttpContent? Content { get; set; }
+}
