@@ -405,43 +405,31 @@ const fmtCompared = (b: Budget): string => {
   });
 }
 
-// Not a budget id: a function doing one indexed primary-key select per request, against the hello function.
-{
-  const problem = loadProblem("isola-pk", "throughput") ?? loadProblem("isola", "throughput");
-  const pk = servers["isola-pk"].throughput.medianRps;
-  const hello = servers.isola.throughput.medianRps;
-  const ratio = problem === null && pk !== null && hello ? pk / hello : null;
-  budgets.push({
-    id: "DB",
-    what: "throughput of a primary-key select function vs hello",
+/** A throughput ratio of two Isola targets measured in the same run (c=50): `target` ÷ `baseline` ≥ `min`. */
+function throughputRatio(id: string, what: string, target: Target, baseline: Target, min: number): Budget {
+  const problem = loadProblem(target, "throughput") ?? loadProblem(baseline, "throughput");
+  const measured = servers[target].throughput.medianRps;
+  const base = servers[baseline].throughput.medianRps;
+  const ratio = problem === null && measured !== null && base ? measured / base : null;
+  return {
+    id,
+    what,
     unit: "req/s",
-    isola: problem ? null : pk,
-    baseline: hello,
+    isola: problem ? null : measured,
+    baseline: base,
     compared: ratio,
-    budget: ">=0.60",
-    verdict: ratio === null ? "SKIP" : ratio >= 0.6 ? "PASS" : "FAIL",
-    note: problem ?? `c=50, median of ${servers["isola-pk"].throughput.rps.length} runs`,
-  });
+    budget: `>=${min.toFixed(2)}`,
+    verdict: ratio === null ? "SKIP" : ratio >= min ? "PASS" : "FAIL",
+    note: problem ?? `c=50, median of ${servers[target].throughput.rps.length} runs`,
+  };
 }
 
+// Not a budget id: a function doing one indexed primary-key select per request, against the hello function.
+budgets.push(throughputRatio("DB", "throughput of a primary-key select function vs hello", "isola-pk", "isola", 0.6));
+
 // P11: a typed query through /api/fn against a plain function running the same select, same run, c=50.
-{
-  const problem = loadProblem("isola-typed", "throughput") ?? loadProblem("isola-pk", "throughput");
-  const typed = servers["isola-typed"].throughput.medianRps;
-  const plain = servers["isola-pk"].throughput.medianRps;
-  const ratio = problem === null && typed !== null && plain ? typed / plain : null;
-  budgets.push({
-    id: "P11",
-    what: "throughput of a typed query (POST /api/fn) vs a plain function running the same primary-key select",
-    unit: "req/s",
-    isola: problem ? null : typed,
-    baseline: plain,
-    compared: ratio,
-    budget: ">=0.90",
-    verdict: ratio === null ? "SKIP" : ratio >= 0.9 ? "PASS" : "FAIL",
-    note: problem ?? `c=50, median of ${servers["isola-typed"].throughput.rps.length} runs`,
-  });
-}
+budgets.push(throughputRatio("P11", "throughput of a typed query (POST /api/fn) vs a plain function running the same primary-key select",
+  "isola-typed", "isola-pk", 0.9));
 
 // P12: live query, write sent → pushed result at every subscriber (an upper bound of commit → push).
 {

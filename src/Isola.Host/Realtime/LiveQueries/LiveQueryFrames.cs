@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Isola.Host.Realtime.LiveQueries;
@@ -7,8 +5,6 @@ namespace Isola.Host.Realtime.LiveQueries;
 /// <summary>The frames of live queries (docs/typed-functions.md, "Live queries"), each for one subscription <c>id</c>.</summary>
 internal static class LiveQueryFrames
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary><c>{"type": "result", "id", "value"}</c>: the query's value, first and whenever it changed.</summary>
     public static byte[] Result(JsonElement id, byte[] value) => Write(w =>
     {
@@ -40,16 +36,5 @@ internal static class LiveQueryFrames
         id.WriteTo(w);
     });
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static byte[] Write(Action<Utf8JsonWriter> body) => RealtimeFrames.Write(body);
 }
