@@ -57,3 +57,39 @@ Deno.test("query(sql, params) or query(entity, filter): whitespace or a one-word
   for (const sql of ["select 1", "select\n1", "BEGIN", "commit", "vacuum"]) assert(isSql(sql), sql);
   for (const entity of ["Issue", "chat_messages", "Begins"]) assert(!isSql(entity), entity);
 });
+
+Deno.test("handler types: args from the validators, ctx.auth.userId a string only where the mode admits users alone", () => {
+  // Type-checked with this file (deno test checks it); at run time only the definitions are made.
+  mutation({
+    args: { body: v.string(), count: v.optional(v.int()) },
+    handler(ctx, args) {
+      const userId: string = ctx.auth.userId;
+      const body: string = args.body;
+      // @ts-expect-error an optional argument may be undefined
+      const count: number = args.count;
+      // @ts-expect-error no such argument
+      const other = args.other;
+      return { userId, body, count, other };
+    },
+  });
+  query({
+    auth: "public",
+    handler(ctx) {
+      // @ts-expect-error a public function may be called by nobody: userId may be null
+      const userId: string = ctx.auth.userId;
+      const maybe: string | null = ctx.auth.userId;
+      // @ts-expect-error a query cannot write
+      ctx.db.insert("Issue", {});
+      return { userId, maybe };
+    },
+  });
+  action({
+    auth: "admin",
+    async handler(ctx) {
+      const admin: string = ctx.auth.userId;
+      const issues: unknown[] = await ctx.db.query("Issue", { teamId: "t" });
+      const { rows } = await ctx.db.query("select 1 as one", []);
+      return { admin, issues, rows, viaQuery: await ctx.runQuery("listIssues", {}) };
+    },
+  });
+});

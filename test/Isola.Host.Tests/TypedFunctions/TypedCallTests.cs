@@ -42,6 +42,25 @@ public sealed class TypedCallTests(TypedFixture fixture)
     }
 
     [Fact]
+    public async Task Every_entity_call_maps_to_the_table_and_its_columns()
+    {
+        var title = "tour " + Guid.NewGuid().ToString("N")[..8];
+        var tour = await (await TypedFixture.CallAsync(Host.Anonymous, "entityTour", new { teamId = fixture.TeamId, title, assigneeId = fixture.UserA })).ShouldSucceedAsync();
+
+        var id = tour.GetProperty("id").GetString(); // a bigint id comes back as a string
+        Assert.Equal(id, tour.GetProperty("found").GetString());
+        Assert.Equal(fixture.UserA, tour.GetProperty("linked").GetString()); // link("assignee") set assignee_id
+        Assert.Equal(title + " (edited)", tour.GetProperty("updated").GetString());
+        Assert.Equal(1, tour.GetProperty("unassigned").GetInt32()); // unlink cleared it; a null filter value matches NULL
+        Assert.True(tour.GetProperty("deleted").GetBoolean());
+        Assert.False(tour.GetProperty("deletedAgain").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, tour.GetProperty("gone").ValueKind);
+        Assert.Equal("NOT_FOUND", tour.GetProperty("missingUpdate").GetString());
+        Assert.Contains("has no field 'nope'", tour.GetProperty("unknownField").GetString());
+        Assert.Empty((await fixture.RunAsync("select id from issues where title like $1", title + "%")).Rows);
+    }
+
+    [Fact]
     public async Task Auth_modes_answer_401_and_403_before_the_handler_runs()
     {
         foreach (var mode in new[] { "public", "guest", "user", "admin" })
