@@ -3,6 +3,7 @@ import type { Bindings, Db } from "./db.ts";
 import type { Events } from "./events.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Realtime } from "./realtime.ts";
+import type { Logger } from "../functions/define.ts";
 
 export interface FunctionInfo {
   id: string;
@@ -43,12 +44,8 @@ export type Shape =
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-export interface FunctionLogger {
-  debug(...args: unknown[]): void;
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}
+/** ctx.log: one shape for every function, the typed functions' module's own. */
+export type FunctionLogger = Logger;
 
 /** The `ctx` handed to default-function handlers (and merged into Deno.serve's `info`). */
 export interface FunctionContext {
