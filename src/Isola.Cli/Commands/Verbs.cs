@@ -15,6 +15,7 @@ internal static class Verbs
         Command[] verbs =
         [
             ServeVerb.Create(),
+            DevVerb.Create(),
             NewVerb.Create(),
             DeployVerb.Create(),
             FunctionVerbs.List(),

@@ -200,6 +200,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             var env = OpenEnv(function);
             var request = new WorkerLoadRequest(bundle, new WorkerFunctionInfo(function.Id, function.Name, function.AppId, function.Version),
                 env, function.Settings.Bindings);
+            _output.OnWorkerLoading(worker.Id, request.Function);
+            _ = worker.Exited.ContinueWith(_ => _output.OnWorkerExited(worker.Id), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
             Interlocked.Increment(ref _loaded);
             return worker;
