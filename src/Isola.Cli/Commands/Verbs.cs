@@ -31,6 +31,7 @@ internal static class Verbs
             SecretsVerb.Create(),
             EventsVerb.Create(),
             DbVerb.Create(),
+            TypesVerb.Create(),
             LoginVerb.Create(),
         ];
         foreach (var verb in verbs)
