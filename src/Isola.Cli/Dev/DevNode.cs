@@ -33,7 +33,7 @@ internal sealed partial class DevNode : IAsyncDisposable
     /// <summary>Starts the host and waits for its banner; a node that exits first is a <see cref="CliException"/> with what it printed.</summary>
     public static async Task<DevNode> StartAsync(string dataDir, int port, CancellationToken cancellationToken)
     {
-        var hostDll = FindHost();
+        var hostDll = Connection.LocalHost.FindDll();
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -46,10 +46,7 @@ internal sealed partial class DevNode : IAsyncDisposable
         }
 
         // The node's routine lines (started, built …) would drown the functions' output; its warnings still show.
-        if (Environment.GetEnvironmentVariable("ISOLA_LOG_LEVEL") is null)
-        {
-            info.Environment["ISOLA_LOG_LEVEL"] = "Warning";
-        }
+        info.Environment.TryAdd("ISOLA_LOG_LEVEL", "Warning");
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var node = new DevNode(process);
@@ -63,7 +60,7 @@ internal sealed partial class DevNode : IAsyncDisposable
         {
             await node._ready.Task.WaitAsync(StartTimeout, cancellationToken);
             var keyFile = Path.Combine(dataDir, "admin.key");
-            node.AdminKey = Environment.GetEnvironmentVariable("ISOLA_ADMIN_KEY") is { Length: > 0 } given ? given
+            node.AdminKey = info.Environment.TryGetValue("ISOLA_ADMIN_KEY", out var given) && !string.IsNullOrEmpty(given) ? given
                 : File.Exists(keyFile) ? (await File.ReadAllTextAsync(keyFile, cancellationToken)).Trim()
                 : throw new CliException($"the node started but wrote no {keyFile}");
             node._started = true;
@@ -101,27 +98,6 @@ internal sealed partial class DevNode : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    /// <summary>
-    /// The host next to the CLI: ISOLA_HOST_DLL (the ./isola script sets it after building), else isola.dll in the
-    /// CLI's own folder (a test build), else the repository's Release build.
-    /// </summary>
-    private static string FindHost()
-    {
-        if (Environment.GetEnvironmentVariable("ISOLA_HOST_DLL") is { Length: > 0 } configured)
-        {
-            return File.Exists(configured) ? configured : throw new CliException($"ISOLA_HOST_DLL={configured} does not exist");
-        }
-
-        var beside = Path.Combine(AppContext.BaseDirectory, "isola.dll");
-        if (File.Exists(beside))
-        {
-            return beside;
-        }
-
-        var repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Isola.Host", "bin", "Release", "net10.0", "isola.dll"));
-        return File.Exists(repository) ? repository : throw new CliException("the host is not built: run 'isola dev' through the ./isola script (it builds it)");
     }
 
     private string Banner()

@@ -183,7 +183,7 @@ internal static class IsolaSettings
     public static IEnumerable<string> UnknownInEnvironment() => Unknown(Environment.GetEnvironmentVariables().Keys.Cast<string>());
 
     /// <summary>Read by the CLI (docs/cli.md), not the node: a shell that has them set still starts a node without a warning.</summary>
-    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY"];
+    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY", "ISOLA_HOST_DLL"];
 
     /// <summary><c>ISOLA_*</c> names among <paramref name="names"/> that no setting has (a typo, or one from another version).</summary>
     public static IEnumerable<string> Unknown(IEnumerable<string> names) =>
