@@ -1,10 +1,10 @@
-// Measures what wrk cannot: cold start (P3), deploy time (P4) and how late a cron run starts after its
-// tick (P7, cron), through Isola's public API.
-// Started by bench/run; writes one JSON file and never exits non-zero for a measurement that
-// went wrong (the report says what went wrong), only for bad usage.
+// Measures what wrk cannot, through Isola's public API: cold start (P3), deploy time (P4), how late a
+// cron run starts after its tick (P7, cron), event publish → handler start (P7, events) and sustained
+// event delivery (P14). Started by bench/run; writes one JSON file and never exits non-zero for a
+// measurement that went wrong (the report says what went wrong), only for bad usage.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read=KEY_FILE --allow-write=OUT_JSON isola-probe.ts \
-//     cold-start|deploy-npm|cron-delay BASE_URL KEY_FILE OUT_JSON N RUN_ID [call]
+//     cold-start|deploy-npm|cron-delay|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID [call]
 //
 // cron-delay deploys a cron function ticking every second and collects N runs: each logs how many
 // milliseconds after its tick (ctx.trigger.scheduledAt) its code started, by the worker's clock.
@@ -48,8 +48,8 @@ const SETTLE_MS = 500; // between two cold starts, so pre-started workers can be
 const [command, baseUrl, keyFile, outFile, countArg, runId, callArg] = Deno.args;
 const callAfterDeploy = callArg === "call";
 const count = Number(countArg);
-if (!["cold-start", "deploy-npm", "cron-delay"].includes(command) || !baseUrl || !keyFile || !outFile || !(count > 0) || !runId) {
-  console.error("usage: isola-probe.ts cold-start|deploy-npm|cron-delay BASE_URL KEY_FILE OUT_JSON N RUN_ID");
+if (!["cold-start", "deploy-npm", "cron-delay", "event-latency", "event-throughput"].includes(command) || !baseUrl || !keyFile || !outFile || !(count > 0) || !runId) {
+  console.error("usage: isola-probe.ts cold-start|deploy-npm|cron-delay|event-latency|event-throughput BASE_URL KEY_FILE OUT_JSON N RUN_ID");
   Deno.exit(2);
 }
 const adminKey = (await Deno.readTextFile(keyFile)).trim();
@@ -220,5 +220,168 @@ async function cronDelay(): Promise<CronDelayResult> {
   return result;
 }
 
-const result = command === "cold-start" ? await coldStart() : command === "cron-delay" ? await cronDelay() : await deployNpm();
+// ---- events (P7, P14) ---------------------------------------------------------------------------
+
+/** Wall-clock epoch milliseconds with sub-millisecond resolution, comparable across processes of one machine. */
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { "Authorization": `Bearer ${adminKey}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not JSON: the caller reports the text.
+  }
+  return { status: response.status, json, text };
+}
+
+async function deployEventFunction(name: string, eventName: string, code: string): Promise<string | null> {
+  const deployed = await api("POST", "/v1/default/functions", { name, code, triggers: [{ type: "event", eventName }] });
+  return deployed.status === 201 ? null : `deploy of ${name} answered ${deployed.status}: ${short(deployed.text)}`;
+}
+
+async function publish(name: string, data: unknown, id?: string): Promise<string | null> {
+  const published = await api("POST", "/v1/default/events", { name, data, id });
+  return published.status === 202 ? null : `publish answered ${published.status}: ${short(published.text)}`;
+}
+
+interface EventLatencySample {
+  /** POST /events sent → the handler's first statement, by the machine's wall clock. */
+  startMs: number | null;
+  error?: string;
+}
+
+/**
+ * P7: one event at a time, published through the API to a function that records when its handler
+ * started (performance.timeOrigin + performance.now(), as the probe times the publish).
+ */
+async function eventLatency(): Promise<{ samples: EventLatencySample[]; error?: string }> {
+  const table = await api("POST", "/v1/default/db/migrations", {
+    name: `bench_event_starts_${runId}`,
+    sql: "create table if not exists bench_event_starts (id text primary key, started_ms float8 not null)",
+  });
+  if (table.status !== 201 && table.status !== 200) return { samples: [], error: `migration answered ${table.status}: ${short(table.text)}` };
+  const eventName = `bench.latency.${runId}`;
+  const deployError = await deployEventFunction(`ev-start-${runId}`, eventName, `export default async (req, ctx) => {
+  const started = performance.timeOrigin + performance.now();
+  await ctx.db.query("insert into bench_event_starts (id, started_ms) values ($1, $2)", [ctx.trigger.id, started]);
+  return new Response(null, { status: 204 });
+};`);
+  if (deployError) return { samples: [], error: deployError };
+  const startedOf = async (id: string): Promise<number | null> => {
+    const found = await api("POST", "/v1/default/db/query", { sql: "select started_ms from bench_event_starts where id = $1", params: [id] });
+    const rows = (found.json as { rows?: { started_ms: number }[] } | null)?.rows ?? [];
+    return rows.length > 0 ? rows[0].started_ms : null;
+  };
+  const samples: EventLatencySample[] = [];
+  // The first events start the function's worker: run them, do not count them.
+  for (let i = -5; i < count; i++) {
+    const id = `lat-${runId}-${i}`;
+    const sent = nowMs();
+    const error = await publish(eventName, { i }, id);
+    let started: number | null = null;
+    for (let polls = 0; !error && started === null && polls < 1000; polls++) {
+      await sleep(polls === 0 ? 20 : 5); // the first look after the delivery is surely over: polling must not slow it
+      started = await startedOf(id);
+    }
+    if (i < 0) continue;
+    samples.push(error || started === null ? { startMs: null, error: error ?? "the handler never recorded its start" } : { startMs: started - sent });
+    await sleep(10);
+  }
+  return { samples };
+}
+
+interface EventThroughputResult {
+  events: number;
+  /** API publishing, 16 concurrent clients: first publish sent → last publish answered. */
+  publishMs: number | null;
+  /** A backlog of `events` made ready at once (one COMMIT) → the end of the last delivery's invocation. */
+  deliverMs: number | null;
+  error?: string;
+}
+
+/**
+ * P14: events/s delivered to a no-op function. Publishing over HTTP (one statement, fsync'd, per event) would
+ * bound the figure, so the backlog is made ready at once: a function emits them all inside one transaction, and
+ * its COMMIT releases them together (decision 018). How fast the API publishes is reported beside it.
+ */
+async function eventThroughput(): Promise<EventThroughputResult> {
+  const eventName = `bench.noop.${runId}`;
+  const fn = `ev-noop-${runId}`;
+  const burst = `ev-burst-${runId}`;
+  const fail = (error: string, publishMs: number | null = null): EventThroughputResult => ({ events: count, publishMs, deliverMs: null, error });
+  const deployError = await deployEventFunction(fn, eventName, "export default () => new Response(null, { status: 204 });");
+  if (deployError) return fail(deployError);
+  const burstDeploy = await api("POST", "/v1/default/functions", {
+    name: burst,
+    timeoutMs: 300_000,
+    code: `export default async (req, ctx) => {
+  const { name, count } = await req.json();
+  let next = 0;
+  await ctx.db.transaction(() => Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < count) await ctx.events.emit(name, { n: next++ });
+  })));
+  return Response.json({ committedAt: performance.timeOrigin + performance.now() });
+};`,
+  });
+  if (burstDeploy.status !== 201) return fail(`deploy of ${burst} answered ${burstDeploy.status}: ${short(burstDeploy.text)}`);
+  const invocations = async (): Promise<number> => {
+    const stats = await api("GET", `/v1/default/functions/${fn}/stats`);
+    return (stats.json as { invocations?: number } | null)?.invocations ?? 0;
+  };
+  const waitFor = async (total: number, timeoutMs: number): Promise<boolean> => {
+    const until = nowMs() + timeoutMs;
+    while (nowMs() < until) {
+      if (await invocations() >= total) return true;
+      await sleep(100);
+    }
+    return false;
+  };
+  /** When the newest delivery ended, from its record (records land in batches, after the fact). */
+  const lastEnd = async (): Promise<number> => {
+    const logs = await api("GET", `/v1/default/functions/${fn}/logs?limit=1`);
+    const last = (logs.json as { invocations?: { startedAt: string; durationMs: number }[] } | null)?.invocations?.[0];
+    return last ? Date.parse(last.startedAt) + last.durationMs : nowMs();
+  };
+
+  // Publishing over the API: also warms the no-op function's worker up.
+  const started = nowMs();
+  let next = 0;
+  let failure: string | null = null;
+  const publisher = async () => {
+    while (next < count && failure === null) {
+      next++;
+      failure = await publish(eventName, { n: next }) ?? failure;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, publisher));
+  const publishMs = nowMs() - started;
+  if (failure) return fail(failure, publishMs);
+  if (!await waitFor(count, 300_000)) return fail(`only ${await invocations()} of ${count} published events were delivered within 5 minutes`, publishMs);
+
+  // The backlog, released by one COMMIT.
+  const emitted = await api("POST", `/v1/default/fn/${burst}`, { name: eventName, count });
+  const committedAt = (emitted.json as { committedAt?: number } | null)?.committedAt;
+  if (emitted.status !== 200 || typeof committedAt !== "number") return fail(`${burst} answered ${emitted.status}: ${short(emitted.text)}`, publishMs);
+  if (!await waitFor(2 * count, 300_000)) return fail(`only ${await invocations() - count} of ${count} emitted events were delivered within 5 minutes`, publishMs);
+  return { events: count, publishMs, deliverMs: await lastEnd() - committedAt };
+}
+
+const result = command === "cold-start"
+  ? await coldStart()
+  : command === "cron-delay"
+  ? await cronDelay()
+  : command === "event-latency"
+  ? await eventLatency()
+  : command === "event-throughput"
+  ? await eventThroughput()
+  : await deployNpm();
 await Deno.writeTextFile(outFile, JSON.stringify(result, null, 2) + "\n");

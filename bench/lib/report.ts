@@ -159,6 +159,16 @@ interface DeployFile {
   warm: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string };
   samples: { name: string; deployMs: number | null; readyMs?: number | null; status: number; error?: string }[];
 }
+interface EventLatencyFile {
+  samples: { startMs: number | null; error?: string }[];
+  error?: string;
+}
+interface EventThroughputFile {
+  events: number;
+  publishMs: number | null;
+  deliverMs: number | null;
+  error?: string;
+}
 interface CronDelayFile {
   delaysMs: number[];
   error?: string;
@@ -178,6 +188,8 @@ interface RealtimeFile {
 const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
 const cronDelay = await readJson<CronDelayFile>(`${workDir}/cron-delay.json`);
 const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
+const eventLatency = await readJson<EventLatencyFile>(`${workDir}/event-latency.json`);
+const eventThroughput = await readJson<EventThroughputFile>(`${workDir}/event-throughput.json`);
 const realtime = await readJson<RealtimeFile>(`${workDir}/realtime.json`);
 
 // ---- budgets ----------------------------------------------------------------------------------
@@ -346,7 +358,7 @@ const date = new Date().toISOString();
 
 const fmt = (value: number | null, unit: string): string => {
   if (value === null) return "n/a";
-  if (unit === "req/s") return value.toFixed(0);
+  if (unit === "req/s" || unit === "events/s") return value.toFixed(0);
   return value < 10 ? value.toFixed(3) + "ms" : value.toFixed(1) + "ms";
 };
 const fmtCompared = (b: Budget): string => {
@@ -391,6 +403,59 @@ const fmtCompared = (b: Budget): string => {
     budget: ">=0.60",
     verdict: ratio === null ? "SKIP" : ratio >= 0.6 ? "PASS" : "FAIL",
     note: problem ?? `c=50, median of ${servers["isola-pk"].throughput.rps.length} runs`,
+  });
+}
+
+// P7: POST /v1/{app}/events sent → the subscribed handler's first statement, one event at a time.
+{
+  const samples = eventLatency?.samples ?? [];
+  const times = samples.filter((s) => s.startMs !== null && !s.error).map((s) => s.startMs!);
+  const failed = samples.filter((s) => s.error);
+  const problem = isolaStatus !== "ok"
+    ? isolaError
+    : eventLatency === null
+    ? "the event-latency probe did not run"
+    : eventLatency.error
+    ? eventLatency.error
+    : failed.length > 0
+    ? `${failed.length} of ${samples.length} events failed; first: ${failed[0].error}`
+    : times.length === 0
+    ? "no event was measured"
+    : null;
+  const value = problem === null ? percentile(times, 50) : null;
+  budgets.push({
+    id: "P7",
+    what: "event publish (API) → handler start, p50 (events)",
+    unit: "ms",
+    isola: value,
+    baseline: null,
+    compared: null,
+    budget: "<=10ms",
+    verdict: value === null ? "SKIP" : value <= 10 ? "PASS" : "FAIL",
+    note: problem ?? `n=${times.length}, p99 ${percentile(times, 99)!.toFixed(1)} ms`,
+  });
+}
+
+// P14: events/s delivered to a no-op function, from a backlog released at once.
+{
+  const t = eventThroughput;
+  const problem = isolaStatus !== "ok"
+    ? isolaError
+    : t === null
+    ? "the event-throughput probe did not run"
+    : t.error ?? (t.deliverMs === null ? "no delivery was measured" : null);
+  const rate = problem === null ? t!.events / (t!.deliverMs! / 1000) : null;
+  const publishRate = t?.publishMs ? t.events / (t.publishMs / 1000) : null;
+  budgets.push({
+    id: "P14",
+    what: "events delivered to a no-op function, one node",
+    unit: "events/s",
+    isola: rate,
+    baseline: null,
+    compared: null,
+    budget: ">=2000/s",
+    verdict: rate === null ? "SKIP" : rate >= 2000 ? "PASS" : "FAIL",
+    note: problem ?? `${t!.events} events${publishRate === null ? "" : `; the API published ${publishRate.toFixed(0)} events/s (16 clients)`}`,
   });
 }
 

@@ -4,6 +4,9 @@ import type { FunctionContext, FunctionInfo, Invocation, TriggerPayload } from "
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 import { bindingsFor, invocationDb } from "./db.ts";
+import { invocationEvents } from "./events.ts";
+import { invocationScheduler } from "./scheduler.ts";
+import { initTransactions } from "./transactions.ts";
 import { invocationRealtime } from "./realtime.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
@@ -13,6 +16,7 @@ let storage: AsyncLocalStorage<Invocation> | null = null;
 export async function loadAsyncContext(): Promise<void> {
   const { AsyncLocalStorage } = await import("node:async_hooks");
   storage ??= new AsyncLocalStorage<Invocation>();
+  initTransactions(AsyncLocalStorage);
 }
 
 export function currentInvocation(): Invocation | undefined {
@@ -63,6 +67,8 @@ export function buildContext(
     function: fn,
     db: invocationDb(() => inv.capability),
     bindings: bindingsFor(bindings, () => inv.capability),
+    events: invocationEvents(() => inv.capability),
+    scheduler: invocationScheduler(() => inv.capability),
     trigger: triggerOf(inv),
     realtime: invocationRealtime(() => inv.capability),
   };

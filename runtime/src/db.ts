@@ -2,6 +2,7 @@
 // row-level security (../PROTOCOL.md, "Calls", and docs/data.md). The worker holds no credentials:
 // every statement goes to the host with the invocation's capability.
 import { hostCall } from "./host-calls.ts";
+import { runInTransaction } from "./transactions.ts";
 
 /** Whom a statement runs as, when not the invocation's own caller (asUser / asAnon). */
 export type RunAs = { role: "anon" } | { role: "authenticated"; userId: string };
@@ -77,7 +78,8 @@ function scoped(scope: Scope): Db {
       const { tx } = await hostCall(scope.capability(), "db.begin", { as: scope.as, binding: scope.binding }) as { tx: string };
       let result: T;
       try {
-        result = await fn(scoped({ ...scope, tx }));
+        // Emits and scheduled calls made inside fn wait for this transaction's COMMIT (transactions.ts).
+        result = await runInTransaction(scope.capability(), tx, () => fn(scoped({ ...scope, tx })));
       } catch (error) {
         await hostCall(scope.capability(), "db.rollback", { tx }).catch(() => {});
         throw error;

@@ -1,7 +1,7 @@
 // The worker → host direction of the protocol (../PROTOCOL.md, "Calls"): newline-delimited JSON
 // over <workerDir>/host.sock. Each call carries its invocation's capability; the host answers
-// every call with {id, ok, value} or {id, ok: false, error}. ctx.db (and later ctx.events,
-// ctx.scheduler) are built on hostCall().
+// every call with {id, ok, value} or {id, ok: false, error}. ctx.db, ctx.events and
+// ctx.scheduler are built on hostCall().
 
 // Taken before any function code runs, so a function cannot intercept the channel's frames.
 const connectUnix = Deno.connect;

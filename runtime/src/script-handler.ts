@@ -4,6 +4,8 @@ import { NativeResponse, NativeHeaders } from "./natives.ts";
 import type { Caller, FunctionInfo, FunctionLogger, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { headersObject, triggerOf } from "./context.ts";
 import { type Bindings, bindingsFor, type Db, invocationDb } from "./db.ts";
+import { type Events, invocationEvents } from "./events.ts";
+import { invocationScheduler, type Scheduler } from "./scheduler.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
 import { invocationRealtime, type Realtime } from "./realtime.ts";
@@ -33,6 +35,10 @@ export interface ScriptContext {
   waitUntil(promise: unknown): void;
   /** SQL against the app's database as the caller, as ctx.db in the other shapes. */
   db: Db;
+  /** Publish events of the app, as ctx.events in the other shapes. */
+  events: Events;
+  /** Durable calls of the app's functions later, as ctx.scheduler in the other shapes. */
+  scheduler: Scheduler;
   /** What started the invocation, as ctx.trigger in the other shapes. */
   trigger: TriggerPayload;
   /** Pushes to the app's realtime clients, as ctx.realtime in the other shapes. */
@@ -119,6 +125,8 @@ export function scriptInvoke(
       log: functionLogger,
       waitUntil,
       db: invocationDb(() => inv.capability),
+      events: invocationEvents(() => inv.capability),
+      scheduler: invocationScheduler(() => inv.capability),
       trigger: triggerOf(inv),
       realtime: invocationRealtime(() => inv.capability),
     };

@@ -1,5 +1,7 @@
 // Shapes of the data exchanged with the host (see ../PROTOCOL.md) and with the function.
 import type { Bindings, Db } from "./db.ts";
+import type { Events } from "./events.ts";
+import type { Scheduler } from "./scheduler.ts";
 import type { Realtime } from "./realtime.ts";
 
 export interface FunctionInfo {
@@ -67,6 +69,10 @@ export interface FunctionContext {
   db: Db;
   /** MolnOS service bindings: `databases` is the function's own login, with only its declared grants. */
   bindings: Bindings;
+  /** Publish events of the app (docs/triggers.md); inside ctx.db.transaction, delivered only on COMMIT. */
+  events: Events;
+  /** Durable calls of the app's functions later (docs/triggers.md); inside ctx.db.transaction, only on COMMIT. */
+  scheduler: Scheduler;
   /** What started the invocation: `{type: "http"}`, or the payload of a cron, event, scheduled or websocket trigger. */
   trigger: TriggerPayload;
   /** Pushes to the app's realtime WebSocket clients: one connection, or a channel's subscribers (docs/triggers.md). */

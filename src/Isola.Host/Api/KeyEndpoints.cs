@@ -32,7 +32,7 @@ internal static class KeyEndpoints
     /// <summary>Every permission a key may hold.</summary>
     public static bool IsKnownPermission(string permission) =>
         permission is ApiKey.AdminPermission or Permissions.Create or Permissions.Read or Permissions.Update or Permissions.Delete or Permissions.Execute or Permissions.AppsManage
-            or Permissions.DbMigrate or Permissions.DbQuery or Permissions.SecretsWrite
+            or Permissions.DbMigrate or Permissions.DbQuery or Permissions.SecretsWrite or Permissions.EventsPublish
         || (permission.StartsWith("functions.bindings.create:", StringComparison.Ordinal) &&
             BindingSpec.Services.Append("*").Contains(permission["functions.bindings.create:".Length..]));
 
@@ -71,7 +71,7 @@ internal static class KeyEndpoints
                         if (!IsKnownPermission(permission))
                         {
                             throw IsolaException.InvalidField($"permissions[{index}]",
-                                $"is not a known permission (got '{permission}'); known: *, functions.create, functions.read, functions.update, functions.delete, functions.execute, functions.bindings.create:{{service}}, apps.manage");
+                                $"is not a known permission (got '{permission}'); known: *, functions.create, functions.read, functions.update, functions.delete, functions.execute, functions.bindings.create:{{service}}, apps.manage, db.migrate, db.query, events.publish");
                         }
 
                         permissions.Add(permission);

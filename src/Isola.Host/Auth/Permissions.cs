@@ -19,6 +19,9 @@ internal static class Permissions
     /// <summary>Set and remove an app's secrets (every function of the app sees them).</summary>
     public const string SecretsWrite = "secrets.write";
 
+    /// <summary>Publish an app's events (<c>POST /v1/{app}/events</c>) and redeliver its dead letters.</summary>
+    public const string EventsPublish = "events.publish";
+
     /// <summary>Needed once per bound service when deploying a function with bindings.</summary>
     public static string BindingsCreate(string service) => $"functions.bindings.create:{service}";
 }

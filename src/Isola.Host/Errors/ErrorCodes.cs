@@ -23,6 +23,9 @@ internal static class ErrorCodes
     public const string QueryTimeout = "QUERY_TIMEOUT";
     public const string ResultTooLarge = "RESULT_TOO_LARGE";
 
+    // Events and scheduled calls (docs/triggers.md).
+    public const string EventChainTooDeep = "EVENT_CHAIN_TOO_DEEP";
+
     // How an invocation failed (docs/invoking.md, "When things go wrong").
     public const string FunctionError = "FUNCTION_ERROR";
     public const string FunctionStatus = "FUNCTION_STATUS";

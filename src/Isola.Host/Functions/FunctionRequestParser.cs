@@ -299,10 +299,15 @@ internal static partial class FunctionRequestParser
         var config = new Dictionary<string, string>();
         JsonElement? configElement = null;
         string? eventName = null;
+        var retry = new Dictionary<string, string>();
         foreach (var property in value.EnumerateObject())
         {
             switch (property.Name)
             {
+                case TriggerSpec.MaxAttempts or TriggerSpec.BackoffMs:
+                    // MolnOS puts an event trigger's fields beside its type; they fold into config like eventName.
+                    retry[property.Name] = ParseRetrySetting(property.Value, $"{field}.{property.Name}", property.Name);
+                    break;
                 case "type":
                     type = RequireString(property.Value, $"{field}.type");
                     break;
@@ -318,7 +323,7 @@ internal static partial class FunctionRequestParser
                     eventName = RequireString(property.Value, $"{field}.eventName");
                     break;
                 default:
-                    throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName)");
+                    throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName, maxAttempts, backoffMs)");
             }
         }
 
@@ -335,7 +340,7 @@ internal static partial class FunctionRequestParser
         string[] allowedConfig = type switch
         {
             TriggerSpec.Cron => ["schedule", "timezone"],
-            TriggerSpec.Event => ["eventName"],
+            TriggerSpec.Event => ["eventName", TriggerSpec.MaxAttempts, TriggerSpec.BackoffMs],
             TriggerSpec.WebSocket => ["event"],
             _ => [],
         };
@@ -351,8 +356,25 @@ internal static partial class FunctionRequestParser
                         : $"is not known for a {type} trigger (known: {string.Join(", ", allowedConfig)})");
                 }
 
-                config[property.Name] = RequireString(property.Value, path);
+                config[property.Name] = property.Name is TriggerSpec.MaxAttempts or TriggerSpec.BackoffMs
+                    ? ParseRetrySetting(property.Value, path, property.Name)
+                    : RequireString(property.Value, path);
             }
+        }
+
+        foreach (var (name, setting) in retry)
+        {
+            if (type != TriggerSpec.Event)
+            {
+                throw IsolaException.InvalidField($"{field}.{name}", "is only valid on an event trigger");
+            }
+
+            if (config.TryGetValue(name, out var fromConfig) && fromConfig != setting)
+            {
+                throw IsolaException.InvalidField($"{field}.{name}", $"disagrees with config.{name}");
+            }
+
+            config[name] = setting;
         }
 
         if (eventName is not null)
@@ -595,9 +617,27 @@ internal static partial class FunctionRequestParser
         return list;
     }
 
+    /// <summary>
+    /// An event trigger's <c>maxAttempts</c> (1-100) or <c>backoffMs</c> (0-3600000, the first retry's delay), kept in
+    /// config as invariant text like every config value.
+    /// </summary>
+    private static string ParseRetrySetting(JsonElement value, string field, string name)
+    {
+        var (min, max) = name == TriggerSpec.MaxAttempts ? (1, TriggerSpec.MaxMaxAttempts) : (0, TriggerSpec.MaxBackoffMs);
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number < min || number > max)
+        {
+            throw IsolaException.InvalidField(field, $"must be a whole number from {min} to {max}, not {Describe(value)}");
+        }
+
+        return number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Whether <paramref name="value"/> may name an event (or a websocket event): what an event trigger's eventName accepts.</summary>
+    public static bool IsValidToken(string value) => value.Length is > 0 and <= 200 && TokenPattern().IsMatch(value);
+
     private static void RequireToken(string value, string field)
     {
-        if (value.Length is 0 or > 200 || !TokenPattern().IsMatch(value))
+        if (!IsValidToken(value))
         {
             throw IsolaException.InvalidField(field, $"must be 1-200 characters of letters, digits and . _ - : / (got '{Truncate(value)}')");
         }

@@ -13,6 +13,16 @@ internal sealed record TriggerSpec(string Type, IReadOnlyDictionary<string, stri
 
     public static readonly IReadOnlyList<string> Types = [Http, Cron, Event, WebSocket];
 
+    /// <summary>An event trigger's config key: attempts before a delivery is dead-lettered (docs/triggers.md).</summary>
+    public const string MaxAttempts = "maxAttempts";
+
+    /// <summary>An event trigger's config key: the first retry's delay in ms; each further one doubles it, with jitter.</summary>
+    public const string BackoffMs = "backoffMs";
+
+    public const int MaxMaxAttempts = 100;
+
+    public const int MaxBackoffMs = 3_600_000;
+
     public static TriggerSpec HttpTrigger { get; } = new(Http, new Dictionary<string, string>());
 
     public bool Equals(TriggerSpec? other) =>

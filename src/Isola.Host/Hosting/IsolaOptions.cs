@@ -74,6 +74,9 @@ internal sealed record IsolaOptions
     /// <summary>Bounds on calls from functions to the host (ctx.db and what follows it).</summary>
     public Workers.Calls.HostCallOptions HostCalls { get; init; } = new();
 
+    /// <summary>Delivery of events and scheduled calls: concurrency, leases, retries (docs/triggers.md).</summary>
+    public Deliveries.DeliveryOptions Deliveries { get; init; } = new();
+
     /// <summary>Bounds on realtime WebSocket connections (message size and rate, send queue).</summary>
     public Realtime.RealtimeOptions Realtime { get; init; } = new();
 

@@ -329,6 +329,20 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddHostedService(provider => provider.GetRequiredService<Realtime.RealtimeBus>());
         services.AddSingleton<IHostCallHandler, Realtime.RealtimeCallHandler>();
 
+        // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
+        services.AddSingleton(options.Deliveries);
+        services.AddSingleton<Deliveries.ReadySignal>();
+        services.AddSingleton<Deliveries.DeliveryStore>();
+        services.AddSingleton<Events.EventPublisher>();
+        services.AddSingleton<Events.ChainLimits>();
+        services.AddSingleton<Deliveries.TransactionHolds>();
+        services.AddSingleton<IHostCallHandler, Events.EventCallHandler>();
+        services.AddSingleton<IHostCallHandler, Scheduling.SchedulerCallHandler>();
+        services.AddSingleton<Deliveries.DeliveryDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryDispatcher>());
+        services.AddSingleton<Deliveries.DeliveryMaintenance>();
+        services.AddHostedService(provider => provider.GetRequiredService<Deliveries.DeliveryMaintenance>());
+
         // Access control: app token settings, caller identification at the gateway.
         services.AddSingleton<AppAuthStore>();
         services.AddSingleton<JwksCache>();
@@ -346,6 +360,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapDbEndpoints();
         app.MapSecretEndpoints();
         app.MapLogStreamEndpoints();
+        app.MapEventEndpoints();
         app.MapGatewayEndpoints();
         Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);
         return app;

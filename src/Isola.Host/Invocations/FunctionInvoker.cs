@@ -54,7 +54,7 @@ internal sealed partial class FunctionInvoker(
         {
             lease = await AcquireAsync(function, linked.Token);
             function = lease.Function;
-            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false);
+            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
@@ -127,11 +127,13 @@ internal sealed partial class FunctionInvoker(
     /// What this invocation may ask of the host (ctx.db …); the runtime releases it when done. A long-lived one
     /// (a WebSocket relayed to the function) lasts until its owner releases it.
     /// </summary>
-    public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived) =>
+    public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived,
+        int emitDepth = 0) =>
         capabilities.Issue(new CapabilityGrant(invocationId, worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
         {
             ExpiresAt = longLived ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
             BoundServices = function.BoundServices,
+            EmitDepth = emitDepth,
         });
 
     public void ReleaseCapability(string capability, WorkerProcess worker) => capabilities.Release(capability, worker.Id);

@@ -11,4 +11,6 @@ namespace Isola.Host.Invocations;
 /// </summary>
 /// <param name="Deadline">When the host gives up; null means the function's own timeout from now.</param>
 /// <param name="InvocationId">A caller-chosen id (e.g. to tie retries together in logs); null picks a new one.</param>
-internal sealed record TriggerInvocation(DeployedFunction Function, Caller Caller, TriggerKind Trigger, JsonObject Payload, DateTimeOffset? Deadline = null, string? InvocationId = null);
+/// <param name="EmitDepth">The chain depth events emitted by this invocation get (an event's handler: its depth + 1).</param>
+internal sealed record TriggerInvocation(DeployedFunction Function, Caller Caller, TriggerKind Trigger, JsonObject Payload, DateTimeOffset? Deadline = null, string? InvocationId = null,
+    int EmitDepth = 0);

@@ -89,6 +89,22 @@ internal static class LogEvents
     public const int CronLoopFailing = 9010;
     public const int CronLoopRestored = 9011;
 
+    // Triggers: events and scheduled calls (publishing, delivery, rows held for app transactions).
+    public const int EventChainTooDeep = 9201;
+    public const int DeliveryClaimFailed = 9202;
+    public const int DeliveryClaimRestored = 9203;
+    public const int DeliveryListenerLost = 9204;
+    public const int DeliveryListenerRestored = 9205;
+    public const int DeliveryRetrying = 9206;
+    public const int DeliveryDeadLettered = 9207;
+    public const int DeliverySettleFailed = 9208;
+    public const int DeliveryCompleteFailed = 9209;
+    public const int DeliveryRenewFailed = 9210;
+    public const int DeliveryNotifyFailed = 9211;
+    public const int HeldRowsSettleFailed = 9212;
+    public const int HeldRowsResolved = 9213;
+    public const int DeliveryMaintenanceFailed = 9214;
+
     // Triggers: realtime WebSockets and their frames between nodes.
     public const int RealtimeClientTooSlow = 9401;
     public const int RealtimeMessageTooBig = 9402;

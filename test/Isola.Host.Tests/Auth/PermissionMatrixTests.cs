@@ -11,7 +11,7 @@ public sealed class PermissionMatrixTests(AuthFixture fixture) : IClassFixture<A
     private static readonly string[] AllButAdmin =
     [
         "functions.create", "functions.read", "functions.update", "functions.delete", "functions.execute",
-        "functions.bindings.create:databases", "apps.manage", "secrets.write",
+        "functions.bindings.create:databases", "apps.manage", "secrets.write", "events.publish",
     ];
 
     public static TheoryData<string, string, string, string> Endpoints() => new()
@@ -40,6 +40,10 @@ public sealed class PermissionMatrixTests(AuthFixture fixture) : IClassFixture<A
         { "PUT", "/v1/default/secrets", """{"PERM_SECRET": "x"}""", "secrets.write" },
         { "DELETE", "/v1/default/secrets", """["PERM_SECRET"]""", "secrets.write" },
         { "DELETE", "/v1/default/secrets/PERM_SECRET", "", "secrets.write" },
+        { "POST", "/v1/default/events", """{"name": "perm.check"}""", "events.publish" },
+        { "GET", "/v1/default/events/dead", "", "functions.read" },
+        { "GET", "/v1/apps/default/events", "", "functions.read" },
+        { "PUT", "/v1/apps/default/events", """{"chainLimit": 8}""", "apps.manage" },
         { "GET", "/v1/default/functions/perm-target/secrets", "", "functions.read" },
         { "PUT", "/v1/default/functions/perm-target/secrets", """{"PERM_ENV": "x"}""", "functions.update" },
         { "DELETE", "/v1/default/functions/perm-target/secrets", """["PERM_ENV"]""", "functions.update" },

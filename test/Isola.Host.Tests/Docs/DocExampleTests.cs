@@ -26,7 +26,8 @@ public sealed partial class DocExampleTests
     [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true", "listener: {\"type\":\"subscribed\",\"channel\":\"room\",\"replyTo\":\"s1\"}",
         "speaker: {\"replyTo\":\"m1\",\"event\":\"say\",\"data\":{\"sent\":true,\"as\":\"anon\"}}",
         "listener: {\"type\":\"broadcast\",\"channel\":\"room\",\"data\":{\"text\":\"hello\"}}",
-        "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"" })]
+        "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"",
+        "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
         var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, document));

@@ -36,7 +36,32 @@ internal sealed class SqlSession : IAsyncDisposable
         _time = time;
     }
 
+    /// <summary>How an explicit transaction ended, for work that must follow its fate (events and calls it scheduled).</summary>
+    public enum Ending
+    {
+        Committed,
+        RolledBack,
+
+        /// <summary>COMMIT was sent but no answer came (the connection broke): only the server knows.</summary>
+        Unknown,
+    }
+
+    private List<Func<Ending, Task>>? _onEnd;
+
     public DbCaller Caller => _caller;
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the transaction commits or rolls back, before CommitAsync or RollbackAsync
+    /// returns. A callback must not throw; one whose transaction just ends with its connection (disposed unfinished)
+    /// is never called.
+    /// </summary>
+    public void OnEnd(Func<Ending, Task> callback)
+    {
+        lock (_oneAtATime)
+        {
+            (_onEnd ??= []).Add(callback);
+        }
+    }
 
     /// <summary>
     /// Opens a session. With <paramref name="explicitTransaction"/> false it is for one statement: the
@@ -169,13 +194,18 @@ internal sealed class SqlSession : IAsyncDisposable
         }
         catch (PostgresException ex)
         {
-            // A deferred constraint or a serialization failure surfaces at COMMIT.
+            // A deferred constraint or a serialization failure surfaces at COMMIT. Whether the server committed is
+            // asked of the server itself (pg_xact_status) rather than guessed from the error.
+            await EndedAsync(Ending.Unknown);
             throw FromPostgres(ex);
         }
         catch (NpgsqlException ex)
         {
+            await EndedAsync(Ending.Unknown);
             throw new SqlExecutionException(SqlFailure.Unavailable, $"the app database is unavailable: {ex.Message}", ex);
         }
+
+        await EndedAsync(Ending.Committed);
     }
 
     /// <summary>Rolls back; never throws (a broken connection has rolled back already).</summary>
@@ -192,6 +222,24 @@ internal sealed class SqlSession : IAsyncDisposable
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {
+        }
+
+        // Rolled back, or never committed on a connection that broke: either way nothing of it stays.
+        await EndedAsync(Ending.RolledBack);
+    }
+
+    private async Task EndedAsync(Ending ending)
+    {
+        List<Func<Ending, Task>>? callbacks;
+        lock (_oneAtATime)
+        {
+            callbacks = _onEnd;
+            _onEnd = null;
+        }
+
+        foreach (var callback in callbacks ?? [])
+        {
+            await callback(ending);
         }
     }
 

@@ -114,6 +114,14 @@ internal static class IsolaSettings
             (o, v) => o with { HostCalls = o.HostCalls with { BackgroundGrace = v } },
             "how long after its deadline an invocation's `waitUntil` work may still call the host"),
 
+        // Events and scheduled calls (docs/triggers.md).
+        Setting.Of("ISOLA_DELIVERY_CONCURRENCY", WholeNumber(1, 10_000), o => o.Deliveries.MaxConcurrent,
+            (o, v) => o with { Deliveries = o.Deliveries with { MaxConcurrent = v } },
+            "events and scheduled calls this node runs at once; the rest wait in the table, so a flood cannot take every worker"),
+        Setting.Of("ISOLA_DELIVERY_LEASE", Duration(TimeSpan.FromMilliseconds(300), Hour), o => o.Deliveries.Lease,
+            (o, v) => o with { Deliveries = o.Deliveries with { Lease = v } },
+            "from a node claiming a delivery (or renewing the claim, every third of this while it runs) until another node may run it: how long the deliveries of a node that died wait"),
+
         // Realtime WebSocket connections (docs/triggers.md, "Realtime WebSocket").
         Realtime("ISOLA_REALTIME_MAX_MESSAGE_BYTES", Bytes(16, 1L << 30), r => (long)r.MaxMessageBytes, (r, v) => r with { MaxMessageBytes = (int)v },
             "largest message a realtime client may send, counted as frames arrive; past it the connection is closed with 1009"),

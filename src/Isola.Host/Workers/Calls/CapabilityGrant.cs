@@ -13,4 +13,7 @@ internal sealed record CapabilityGrant(string InvocationId, string WorkerId, str
 
     /// <summary>Services the function's version declares bindings for (e.g. <c>databases</c>).</summary>
     public IReadOnlyList<string> BoundServices { get; init; } = [];
+
+    /// <summary>The chain depth of an event this invocation emits: one more than the event it handles, else 0 (docs/triggers.md).</summary>
+    public int EmitDepth { get; init; }
 }

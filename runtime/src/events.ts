@@ -1,0 +1,33 @@
+// ctx.events: publish an event of the function's app (docs/triggers.md, "Events"). Every function
+// subscribed to its name gets it, at least once. Inside ctx.db.transaction it is delivered only
+// if that transaction commits.
+import { hostCall } from "./host-calls.ts";
+import { currentTransaction } from "./transactions.ts";
+
+export interface EmitOptions {
+  /** An id of your own: a second event with the same id is dropped (for retried handlers). */
+  id?: string;
+}
+
+export interface Events {
+  /** Publishes `name` with `data` (JSON); resolves to the event's id. */
+  emit(name: string, data?: unknown, options?: EmitOptions): Promise<string>;
+}
+
+export function invocationEvents(capability: () => string | null): Events {
+  return {
+    async emit(name: string, data?: unknown, options?: EmitOptions): Promise<string> {
+      if (typeof name !== "string" || name === "") {
+        throw new TypeError("ctx.events.emit(name, data): name must be a non-empty string");
+      }
+      const cap = capability();
+      const answer = await hostCall(cap, "events.emit", {
+        name,
+        data: data === undefined ? null : data,
+        id: options?.id,
+        tx: currentTransaction(cap),
+      }) as { id: string };
+      return answer.id;
+    },
+  };
+}
