@@ -28,7 +28,7 @@ internal static class LogStreamEndpoints
 
             await StreamAsync(http, feed.Follow(app, function));
             return Results.Empty;
-        }).RequirePermission(Permissions.Read);
+        }).RequirePermission(Permissions.Read).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
 
     private static async Task StreamAsync(HttpContext http, LiveLogFeed.Follower follower)
     {
