@@ -31,7 +31,10 @@ internal sealed partial class DevNode : IAsyncDisposable
     public string AdminKey { get; private set; } = "";
 
     /// <summary>Starts the host and waits for its banner; a node that exits first is a <see cref="CliException"/> with what it printed.</summary>
-    public static async Task<DevNode> StartAsync(string dataDir, int port, CancellationToken cancellationToken)
+    /// <param name="settings">Settings for the node (ISOLA_* variables) over those of this process.</param>
+    /// <param name="defaults">Settings for the node unless this process has them set.</param>
+    public static async Task<DevNode> StartAsync(string dataDir, int port, IReadOnlyDictionary<string, string> settings, IReadOnlyDictionary<string, string> defaults,
+        CancellationToken cancellationToken)
     {
         var hostDll = Connection.LocalHost.FindDll();
         var info = new ProcessStartInfo("dotnet")
@@ -47,6 +50,16 @@ internal sealed partial class DevNode : IAsyncDisposable
 
         // The node's routine lines (started, built …) would drown the functions' output; its warnings still show.
         info.Environment.TryAdd("ISOLA_LOG_LEVEL", "Warning");
+        foreach (var (name, value) in defaults)
+        {
+            info.Environment.TryAdd(name, value);
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            info.Environment[name] = value;
+        }
+
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var node = new DevNode(process);

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Isola.Host.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -76,6 +79,105 @@ public sealed partial class DevTests(ITestOutputHelper output)
         Assert.Contains("isola: no project in", dev.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("starting a node", dev.Stdout, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(project.Path, ".isola")));
+    }
+
+    [Fact]
+    public async Task Inspect_gives_the_function_s_worker_a_V8_inspector_that_a_paused_call_does_not_kill()
+    {
+        using var project = TestEnvironment.Scratch("dev-inspect");
+        CopyDirectory(Path.Combine(TestEnvironment.RepoRoot, "test", "fixtures", "dev", "project"), project.Path);
+        // A short deadline, so the call made while the debugger holds the worker paused runs past it in the test's time.
+        await File.AppendAllTextAsync(Path.Combine(project.Path, "isola.toml"), "timeout_ms = 1000\n");
+        var port = FreePort();
+
+        await using var dev = DevSession.Start(project.Path, "--inspect", "hello", "--inspect-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await dev.WaitForAsync("serving on ");
+        Assert.Contains($"inspector: hello's worker listens on 127.0.0.1:{port}", dev.Stdout, StringComparison.Ordinal);
+        using var http = new HttpClient { BaseAddress = new Uri(ServingOn().Match(dev.Stdout).Groups[1].Value) };
+        Assert.Equal("hello v1", await http.GetStringAsync("/v1/default/fn/hello"));
+
+        // The worker's inspector answers the DevTools protocol: it evaluates code in the worker.
+        var target = await InspectorTargetAsync(port);
+        using (var inspector = new ClientWebSocket())
+        {
+            await inspector.ConnectAsync(new Uri(target.DebuggerUrl), CancellationToken.None);
+            var answer = await CdpAsync(inspector, 1, "Runtime.evaluate", """{"expression": "typeof Deno.serve + ' ' + 6 * 7"}""");
+            Assert.Equal("function 42", answer.GetProperty("result").GetProperty("result").GetProperty("value").GetString());
+
+            // Paused in the debugger, a call runs past its deadline (504) and the worker is left alone, not killed.
+            await CdpAsync(inspector, 2, "Debugger.enable", "{}");
+            await CdpAsync(inspector, 3, "Debugger.pause", "{}");
+            using (var late = await http.GetAsync("/v1/default/fn/hello"))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.GatewayTimeout, late.StatusCode);
+            }
+
+            await CdpAsync(inspector, 4, "Debugger.resume", "{}");
+            await inspector.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
+        }
+
+        Assert.Equal(target.Id, (await InspectorTargetAsync(port)).Id);
+        Assert.Equal("hello v1", await http.GetStringAsync("/v1/default/fn/hello"));
+
+        // A redeploy replaces the worker; the new one takes the port over once the old one is gone.
+        var entry = Path.Combine(project.Path, "functions", "hello", "index.ts");
+        await File.WriteAllTextAsync(entry, (await File.ReadAllTextAsync(entry)).Replace("\"v1\"", "\"v2\"", StringComparison.Ordinal));
+        await WaitForAnswerAsync(http, "hello v2", dev);
+        Assert.NotEqual(target.Id, (await InspectorTargetAsync(port)).Id);
+    }
+
+    [Fact]
+    public async Task Inspect_names_a_function_of_the_project()
+    {
+        using var project = TestEnvironment.Scratch("dev-inspect-typo");
+        CopyDirectory(Path.Combine(TestEnvironment.RepoRoot, "test", "fixtures", "dev", "project"), project.Path);
+        await using var dev = DevSession.Start(project.Path, "--inspect", "helo");
+        Assert.Equal(2, await dev.WaitForExitAsync());
+        Assert.Contains("--inspect helo: no such function in functions (there are: hello)", dev.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<(string Id, string DebuggerUrl)> InspectorTargetAsync(int port)
+    {
+        using var http = new HttpClient();
+        using var list = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/json/list"));
+        var target = Assert.Single(list.RootElement.EnumerateArray());
+        return (target.GetProperty("id").GetString()!, target.GetProperty("webSocketDebuggerUrl").GetString()!);
+    }
+
+    /// <summary>Sends one DevTools protocol command and returns its answer (events met on the way are skipped).</summary>
+    private static async Task<JsonElement> CdpAsync(ClientWebSocket socket, int id, string method, string parameters)
+    {
+        var command = Encoding.UTF8.GetBytes($$"""{"id": {{id}}, "method": "{{method}}", "params": {{parameters}}}""");
+        await socket.SendAsync(command, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            using var message = new MemoryStream();
+            WebSocketReceiveResult received;
+            do
+            {
+                received = await socket.ReceiveAsync(buffer, timeout.Token);
+                message.Write(buffer, 0, received.Count);
+            }
+            while (!received.EndOfMessage);
+
+            using var document = JsonDocument.Parse(message.ToArray());
+            if (document.RootElement.TryGetProperty("id", out var answered) && answered.GetInt32() == id)
+            {
+                Assert.False(document.RootElement.TryGetProperty("error", out var error), $"{method}: {error}");
+                return document.RootElement.Clone();
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     private static async Task WaitForAnswerAsync(HttpClient http, string expected, DevSession dev)
