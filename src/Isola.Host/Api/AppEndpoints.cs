@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Errors;
+using static Isola.Host.Validation.JsonFields;
 
 namespace Isola.Host.Api;
 
@@ -33,7 +34,7 @@ internal static class AppEndpoints
                     throw IsolaException.InvalidField(property.Name, "is not a known field; an app takes only 'id'");
                 }
 
-                id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : throw IsolaException.InvalidField("id", "must be a string");
+                id = RequireString(property.Value, "id");
             }
 
             var app = await apps.CreateAsync(id ?? throw IsolaException.InvalidField("id", "is required"), http.RequestAborted);

@@ -5,6 +5,7 @@ using Isola.Host.Apps;
 using Isola.Host.Auth;
 using Isola.Host.Data.AppDatabases;
 using Isola.Host.Errors;
+using static Isola.Host.Validation.JsonFields;
 
 namespace Isola.Host.Api;
 
@@ -34,10 +35,10 @@ internal static partial class DbEndpoints
             switch (property.Name)
             {
                 case "name":
-                    name = RequireString(property, "name");
+                    name = RequireString(property.Value, "name");
                     break;
                 case "sql":
-                    sql = RequireString(property, "sql");
+                    sql = RequireString(property.Value, "sql");
                     break;
                 default:
                     throw IsolaException.InvalidField(property.Name, "is not a known field; a migration takes 'name' and 'sql'");
@@ -107,7 +108,7 @@ internal static partial class DbEndpoints
             switch (property.Name)
             {
                 case "sql":
-                    sql = RequireString(property, "sql");
+                    sql = RequireString(property.Value, "sql");
                     break;
                 case "params":
                     if (property.Value.ValueKind != JsonValueKind.Array)
@@ -192,10 +193,6 @@ internal static partial class DbEndpoints
     private static JsonElement ReadObject(JsonElement body, string example) => body.ValueKind == JsonValueKind.Object
         ? body
         : throw IsolaException.InvalidRequest($"the request body must be a JSON object like {example}");
-
-    private static string RequireString(JsonProperty property, string field) => property.Value.ValueKind == JsonValueKind.String
-        ? property.Value.GetString()!
-        : throw IsolaException.InvalidField(field, "must be a string");
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]{1,100}$")]
     private static partial Regex MigrationName();

@@ -6,6 +6,7 @@ using Isola.Host.Auth;
 using Isola.Host.Deliveries;
 using Isola.Host.Errors;
 using Isola.Host.Events;
+using static Isola.Host.Validation.JsonFields;
 
 namespace Isola.Host.Api;
 
@@ -40,13 +41,13 @@ internal static class EventEndpoints
             switch (property.Name)
             {
                 case "name":
-                    name = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw IsolaException.InvalidField("name", "must be a string");
+                    name = RequireString(property.Value, "name");
                     break;
                 case "data":
                     data = property.Value.GetRawText();
                     break;
                 case "id":
-                    id = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : throw IsolaException.InvalidField("id", "must be a string");
+                    id = RequireString(property.Value, "id");
                     break;
                 default:
                     throw IsolaException.InvalidField(property.Name, "is not a known field; an event takes 'name', 'data' and 'id'");

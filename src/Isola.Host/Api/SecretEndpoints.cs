@@ -77,7 +77,7 @@ internal static class SecretEndpoints
     {
         if (body.ValueKind == JsonValueKind.Object)
         {
-            return FunctionRequestParser.ParseEnv(body, "secrets");
+            return EnvVarsParser.Parse(body, "secrets");
         }
 
         if (body.ValueKind != JsonValueKind.Array)
@@ -100,7 +100,7 @@ internal static class SecretEndpoints
         }
 
         using var document = JsonDocument.Parse(asObject.ToJsonString());
-        return FunctionRequestParser.ParseEnv(document.RootElement, "secrets");
+        return EnvVarsParser.Parse(document.RootElement, "secrets");
     }
 
     private static List<string> ParseNames(JsonElement body)

@@ -37,7 +37,7 @@ internal sealed partial class EventPublisher(DeliveryStore store, ILogger<EventP
     public static string NewId() => Guid.CreateVersion7().ToString("N");
 
     /// <summary>Why <paramref name="name"/> cannot name an event, or null when it can.</summary>
-    public static string? NameProblem(string name) => FunctionRequestParser.IsValidToken(name)
+    public static string? NameProblem(string name) => Validation.JsonFields.IsValidToken(name)
         ? null
         : $"must be 1-200 characters of letters, digits and . _ - : / (got '{(name.Length <= 40 ? name : name[..40] + "…")}')";
 

@@ -2,14 +2,15 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Isola.Host.Errors;
-using Isola.Host.Scheduling;
+using static Isola.Host.Validation.JsonFields;
 
 namespace Isola.Host.Functions;
 
 /// <summary>
 /// Validates a deploy (<c>POST</c>) or update (<c>PUT</c>) body field by field. Every failure is a
 /// 400 naming the field (<c>triggers[1].config.schedule</c>), unknown fields included, so a typo
-/// never silently falls back to a default.
+/// never silently falls back to a default. The field dispatch is here; triggers, env vars and bindings
+/// have parsers of their own (<see cref="TriggerParser"/>, <see cref="EnvVarsParser"/>, <see cref="BindingParser"/>).
 /// </summary>
 internal static partial class FunctionRequestParser
 {
@@ -126,7 +127,7 @@ internal static partial class FunctionRequestParser
                     settings = settings with { Context = OptionalString(value, field, MaxNameLength) };
                     break;
                 case "envVars":
-                    env = ParseEnv(value);
+                    env = EnvVarsParser.Parse(value);
                     break;
                 case "timeoutMs":
                     settings = settings with { TimeoutMs = RequireInt(value, field, FunctionSettings.MinTimeoutMs, FunctionSettings.MaxTimeoutMs) };
@@ -135,7 +136,7 @@ internal static partial class FunctionRequestParser
                     settings = settings with { MemoryLimitMb = RequireInt(value, field, FunctionSettings.MinMemoryLimitMb, FunctionSettings.MaxMemoryLimitMb) };
                     break;
                 case "trigger":
-                    (triggers ??= []).Add(ParseTrigger(value, field));
+                    (triggers ??= []).Add(TriggerParser.Parse(value, field));
                     break;
                 case "triggers":
                     triggers ??= [];
@@ -147,7 +148,7 @@ internal static partial class FunctionRequestParser
 
                     for (var i = 0; i < items.Count; i++)
                     {
-                        triggers.Add(ParseTrigger(items[i], $"{field}[{i}]"));
+                        triggers.Add(TriggerParser.Parse(items[i], $"{field}[{i}]"));
                     }
 
                     break;
@@ -179,7 +180,7 @@ internal static partial class FunctionRequestParser
                     settings = settings with { Auth = mode };
                     break;
                 case "bindings":
-                    settings = settings with { Bindings = ParseBindings(value) };
+                    settings = settings with { Bindings = BindingParser.Parse(value) };
                     break;
                 case "network":
                     settings = settings with { Network = ParseNetwork(value, field) };
@@ -288,147 +289,6 @@ internal static partial class FunctionRequestParser
         return files;
     }
 
-    private static TriggerSpec ParseTrigger(JsonElement value, string field)
-    {
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            throw IsolaException.InvalidField(field, $"must be an object like {{\"type\": \"http\"}}, not {Describe(value)}");
-        }
-
-        string? type = null;
-        var config = new Dictionary<string, string>();
-        JsonElement? configElement = null;
-        string? eventName = null;
-        var retry = new Dictionary<string, string>();
-        foreach (var property in value.EnumerateObject())
-        {
-            switch (property.Name)
-            {
-                case TriggerSpec.MaxAttempts or TriggerSpec.BackoffMs:
-                    // MolnOS puts an event trigger's fields beside its type; they fold into config like eventName.
-                    retry[property.Name] = ParseRetrySetting(property.Value, $"{field}.{property.Name}", property.Name);
-                    break;
-                case "type":
-                    type = RequireString(property.Value, $"{field}.type");
-                    break;
-                case "config":
-                    if (property.Value.ValueKind != JsonValueKind.Object)
-                    {
-                        throw IsolaException.InvalidField($"{field}.config", $"must be an object, not {Describe(property.Value)}");
-                    }
-
-                    configElement = property.Value;
-                    break;
-                case "eventName":
-                    eventName = RequireString(property.Value, $"{field}.eventName");
-                    break;
-                default:
-                    throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known trigger field (type, config, eventName, maxAttempts, backoffMs)");
-            }
-        }
-
-        if (type is null)
-        {
-            throw IsolaException.InvalidField($"{field}.type", $"is required: one of {string.Join(", ", TriggerSpec.Types)}");
-        }
-
-        if (!TriggerSpec.Types.Contains(type))
-        {
-            throw IsolaException.InvalidField($"{field}.type", $"must be one of {string.Join(", ", TriggerSpec.Types)} (got '{Truncate(type)}')");
-        }
-
-        string[] allowedConfig = type switch
-        {
-            TriggerSpec.Cron => ["schedule", "timezone"],
-            TriggerSpec.Event => ["eventName", TriggerSpec.MaxAttempts, TriggerSpec.BackoffMs],
-            TriggerSpec.WebSocket => ["event"],
-            _ => [],
-        };
-        if (configElement is { } configObject)
-        {
-            foreach (var property in configObject.EnumerateObject())
-            {
-                var path = $"{field}.config.{property.Name}";
-                if (!allowedConfig.Contains(property.Name))
-                {
-                    throw IsolaException.InvalidField(path, allowedConfig.Length == 0
-                        ? $"is not known: a {type} trigger takes no config"
-                        : $"is not known for a {type} trigger (known: {string.Join(", ", allowedConfig)})");
-                }
-
-                config[property.Name] = property.Name is TriggerSpec.MaxAttempts or TriggerSpec.BackoffMs
-                    ? ParseRetrySetting(property.Value, path, property.Name)
-                    : RequireString(property.Value, path);
-            }
-        }
-
-        foreach (var (name, setting) in retry)
-        {
-            if (type != TriggerSpec.Event)
-            {
-                throw IsolaException.InvalidField($"{field}.{name}", "is only valid on an event trigger");
-            }
-
-            if (config.TryGetValue(name, out var fromConfig) && fromConfig != setting)
-            {
-                throw IsolaException.InvalidField($"{field}.{name}", $"disagrees with config.{name}");
-            }
-
-            config[name] = setting;
-        }
-
-        if (eventName is not null)
-        {
-            if (type != TriggerSpec.Event)
-            {
-                throw IsolaException.InvalidField($"{field}.eventName", "is only valid on an event trigger");
-            }
-
-            if (config.TryGetValue("eventName", out var fromConfig) && fromConfig != eventName)
-            {
-                throw IsolaException.InvalidField($"{field}.eventName", "disagrees with config.eventName");
-            }
-
-            config["eventName"] = eventName;
-        }
-
-        switch (type)
-        {
-            case TriggerSpec.Cron:
-                if (!config.TryGetValue("schedule", out var schedule))
-                {
-                    throw IsolaException.InvalidField($"{field}.config.schedule", "is required for a cron trigger, e.g. \"*/5 * * * *\"");
-                }
-
-                config.TryGetValue("timezone", out var timeZone);
-                if (!CronSchedule.TryParse(schedule, timeZone, out _, out var error))
-                {
-                    var badField = error!.StartsWith("time zone", StringComparison.Ordinal) ? "timezone" : "schedule";
-                    throw IsolaException.InvalidField($"{field}.config.{badField}", $"is not valid: {error}");
-                }
-
-                break;
-            case TriggerSpec.Event:
-                if (!config.TryGetValue("eventName", out var name))
-                {
-                    throw IsolaException.InvalidField($"{field}.eventName", "is required for an event trigger");
-                }
-
-                RequireToken(name, $"{field}.eventName");
-                break;
-            case TriggerSpec.WebSocket:
-                if (!config.TryGetValue("event", out var wsEvent))
-                {
-                    throw IsolaException.InvalidField($"{field}.config.event", "is required for a websocket trigger");
-                }
-
-                RequireToken(wsEvent, $"{field}.config.event");
-                break;
-        }
-
-        return new TriggerSpec(type, config);
-    }
-
     private static List<string>? ParseMethods(JsonElement value)
     {
         if (value.ValueKind == JsonValueKind.Null)
@@ -460,244 +320,6 @@ internal static partial class FunctionRequestParser
         return methods;
     }
 
-    /// <summary>An object of env var name → value (also the body of the secrets endpoints, with <paramref name="field"/> naming it in errors).</summary>
-    internal static Dictionary<string, string> ParseEnv(JsonElement value, string field = "envVars")
-    {
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            throw IsolaException.InvalidField(field, $"must be an object of name → string value, not {Describe(value)}");
-        }
-
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var property in value.EnumerateObject())
-        {
-            var entry = $"{field}.{property.Name}";
-            if (!EnvNamePattern().IsMatch(property.Name))
-            {
-                throw IsolaException.InvalidField(entry, "is not a valid variable name (letters, digits and '_', not starting with a digit)");
-            }
-
-            if (property.Name.StartsWith("ISOLA_", StringComparison.OrdinalIgnoreCase) || property.Name.StartsWith("DENO_", StringComparison.OrdinalIgnoreCase))
-            {
-                throw IsolaException.InvalidField(entry, "uses a reserved prefix (ISOLA_ and DENO_ belong to the platform)");
-            }
-
-            var text = property.Value.ValueKind == JsonValueKind.String
-                ? property.Value.GetString()!
-                : throw IsolaException.InvalidField(entry, $"must be a string, not {Describe(property.Value)}");
-            if (Encoding.UTF8.GetByteCount(text) > MaxEnvValueBytes)
-            {
-                throw IsolaException.InvalidField(entry, $"is longer than {MaxEnvValueBytes} bytes");
-            }
-
-            env[property.Name] = text;
-        }
-
-        if (env.Count > MaxEnvVars)
-        {
-            throw IsolaException.InvalidField(field, $"holds {env.Count} variables; the limit is {MaxEnvVars}");
-        }
-
-        return env;
-    }
-
-    private static List<BindingSpec> ParseBindings(JsonElement value)
-    {
-        var items = RequireArray(value, "bindings");
-        var bindings = new List<BindingSpec>();
-        for (var i = 0; i < items.Count; i++)
-        {
-            var field = $"bindings[{i}]";
-            var item = items[i];
-            if (item.ValueKind != JsonValueKind.Object)
-            {
-                throw IsolaException.InvalidField(field, $"must be an object like {{\"service\": \"databases\", \"permissions\": [...]}}, not {Describe(item)}");
-            }
-
-            string? service = null;
-            List<BindingPermission>? permissions = null;
-            foreach (var property in item.EnumerateObject())
-            {
-                switch (property.Name)
-                {
-                    case "service":
-                        service = RequireString(property.Value, $"{field}.service");
-                        if (!BindingSpec.Services.Contains(service))
-                        {
-                            throw IsolaException.InvalidField($"{field}.service", $"must be one of {string.Join(", ", BindingSpec.Services)} (got '{Truncate(service)}')");
-                        }
-
-                        break;
-                    case "permissions":
-                        permissions = ParsePermissions(property.Value, $"{field}.permissions");
-                        break;
-                    default:
-                        throw IsolaException.InvalidField($"{field}.{property.Name}", "is not a known binding field (service, permissions)");
-                }
-            }
-
-            if (service is null)
-            {
-                throw IsolaException.InvalidField($"{field}.service", "is required");
-            }
-
-            // No permissions list means service-level access (MolnOS's coarsest granularity).
-            bindings.Add(new BindingSpec(service, permissions ?? []));
-        }
-
-        return bindings;
-    }
-
-    private static List<BindingPermission> ParsePermissions(JsonElement value, string field)
-    {
-        var items = RequireArray(value, field);
-        var permissions = new List<BindingPermission>();
-        for (var i = 0; i < items.Count; i++)
-        {
-            var path = $"{field}[{i}]";
-            if (items[i].ValueKind != JsonValueKind.Object)
-            {
-                throw IsolaException.InvalidField(path, $"must be an object with resource, actions and optional targets, not {Describe(items[i])}");
-            }
-
-            string? resource = null;
-            List<string>? actions = null, targets = null;
-            foreach (var property in items[i].EnumerateObject())
-            {
-                switch (property.Name)
-                {
-                    case "resource":
-                        resource = RequireString(property.Value, $"{path}.resource");
-                        RequireToken(resource, $"{path}.resource");
-                        break;
-                    case "actions":
-                        actions = RequireStringList(property.Value, $"{path}.actions");
-                        foreach (var (action, index) in actions.Select((a, n) => (a, n)))
-                        {
-                            if (action is not ("read" or "write" or "delete" or "admin" or "publish" or "subscribe" or "*"))
-                            {
-                                throw IsolaException.InvalidField($"{path}.actions[{index}]", $"must be one of read, write, delete, admin, publish, subscribe, * (got '{Truncate(action)}')");
-                            }
-                        }
-
-                        break;
-                    case "targets":
-                        targets = RequireStringList(property.Value, $"{path}.targets");
-                        break;
-                    default:
-                        throw IsolaException.InvalidField($"{path}.{property.Name}", "is not a known permission field (resource, actions, targets)");
-                }
-            }
-
-            if (resource is null)
-            {
-                throw IsolaException.InvalidField($"{path}.resource", "is required");
-            }
-
-            if (actions is null || actions.Count == 0)
-            {
-                throw IsolaException.InvalidField($"{path}.actions", "must list at least one action");
-            }
-
-            permissions.Add(new BindingPermission(resource, actions, targets));
-        }
-
-        return permissions;
-    }
-
-    private static List<string> RequireStringList(JsonElement value, string field)
-    {
-        var items = RequireArray(value, field);
-        var list = new List<string>();
-        for (var i = 0; i < items.Count; i++)
-        {
-            list.Add(RequireString(items[i], $"{field}[{i}]"));
-        }
-
-        return list;
-    }
-
-    /// <summary>
-    /// An event trigger's <c>maxAttempts</c> (1-100) or <c>backoffMs</c> (0-3600000, the first retry's delay), kept in
-    /// config as invariant text like every config value.
-    /// </summary>
-    private static string ParseRetrySetting(JsonElement value, string field, string name)
-    {
-        var (min, max) = name == TriggerSpec.MaxAttempts ? (1, TriggerSpec.MaxMaxAttempts) : (0, TriggerSpec.MaxBackoffMs);
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number < min || number > max)
-        {
-            throw IsolaException.InvalidField(field, $"must be a whole number from {min} to {max}, not {Describe(value)}");
-        }
-
-        return number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Whether <paramref name="value"/> may name an event (or a websocket event): what an event trigger's eventName accepts.</summary>
-    public static bool IsValidToken(string value) => value.Length is > 0 and <= 200 && TokenPattern().IsMatch(value);
-
-    private static void RequireToken(string value, string field)
-    {
-        if (!IsValidToken(value))
-        {
-            throw IsolaException.InvalidField(field, $"must be 1-200 characters of letters, digits and . _ - : / (got '{Truncate(value)}')");
-        }
-    }
-
-    private static string RequireString(JsonElement value, string field) =>
-        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw IsolaException.InvalidField(field, $"must be a string, not {Describe(value)}");
-
-    private static string? OptionalString(JsonElement value, string field, int maxLength)
-    {
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        var text = RequireString(value, field);
-        return text.Length <= maxLength ? text : throw IsolaException.InvalidField(field, $"is {text.Length} characters; the limit is {maxLength}");
-    }
-
-    private static bool RequireBool(JsonElement value, string field) => value.ValueKind switch
-    {
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => throw IsolaException.InvalidField(field, $"must be true or false, not {Describe(value)}"),
-    };
-
-    private static int RequireInt(JsonElement value, string field, int min, int max)
-    {
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
-        {
-            throw IsolaException.InvalidField(field, $"must be an integer from {min} to {max}, not {Describe(value)}");
-        }
-
-        return number >= min && number <= max
-            ? (int)number
-            : throw IsolaException.InvalidField(field, $"must be from {min} to {max} (got {number})");
-    }
-
-    private static List<JsonElement> RequireArray(JsonElement value, string field) =>
-        value.ValueKind == JsonValueKind.Array ? [.. value.EnumerateArray()] : throw IsolaException.InvalidField(field, $"must be an array, not {Describe(value)}");
-
-    private static string Describe(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{Truncate(value.GetString()!)}\"",
-        JsonValueKind.Number => $"the number {value.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
-        JsonValueKind.Null => "null",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => value.ValueKind.ToString(),
-    };
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
-
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex EnvNamePattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9._:/-]+$")]
-    private static partial Regex TokenPattern();
 }
