@@ -37,8 +37,10 @@ export class RealtimeClient {
      */
     async send(event, data, options = {}) {
         const id = this.#id("m");
+        const socket = await this.#open();
+        // Registered before sending; replies arrive on a later turn of the event loop.
         const reply = this.#await(id, options.timeoutMs ?? 10_000);
-        (await this.#open()).send(JSON.stringify({ event, data: data ?? null, id }));
+        socket.send(JSON.stringify({ event, data: data ?? null, id }));
         const frame = await reply;
         return frame["data"];
     }
@@ -52,7 +54,16 @@ export class RealtimeClient {
         }
         handlers.add(onMessage);
         if (first) {
-            await this.#request({ type: "subscribe", channel });
+            try {
+                await this.#request({ type: "subscribe", channel });
+            }
+            catch (error) {
+                handlers.delete(onMessage);
+                if (handlers.size === 0 && this.#channels.get(channel) === handlers) {
+                    this.#channels.delete(channel);
+                }
+                throw error;
+            }
         }
         return {
             close: async () => {
@@ -70,6 +81,7 @@ export class RealtimeClient {
      */
     async live(fn, args, onValue, onError = () => { }) {
         const id = this.#id("q");
+        const socket = await this.#open();
         const first = new Promise((resolve, reject) => {
             let settled = false;
             this.#live.set(id, {
@@ -92,7 +104,7 @@ export class RealtimeClient {
                 },
             });
         });
-        (await this.#open()).send(JSON.stringify({ type: "subscribe", id, fn, args }));
+        socket.send(JSON.stringify({ type: "subscribe", id, fn, args }));
         await first;
         return {
             close: async () => {
@@ -125,8 +137,9 @@ export class RealtimeClient {
     }
     async #request(message) {
         const id = this.#id("s");
+        const socket = await this.#open();
         const reply = this.#await(id, 10_000);
-        (await this.#open()).send(JSON.stringify({ ...message, id }));
+        socket.send(JSON.stringify({ ...message, id }));
         return await reply;
     }
     #await(id, timeoutMs) {
@@ -227,7 +240,11 @@ export class RealtimeClient {
             pending.reject(new IsolaError("CLOSED", `the socket closed (${code} ${reason})`, 0));
         }
         this.#channels.clear();
+        const live = [...this.#live.values()];
         this.#live.clear();
+        for (const query of live) {
+            query.onError(new IsolaError("CLOSED", `the socket closed (${code} ${reason})`, 0));
+        }
         for (const handler of this.#closeHandlers) {
             handler(code, reason);
         }

@@ -63,8 +63,10 @@ export class RealtimeClient {
    */
   async send(event: string, data?: unknown, options: SendOptions = {}): Promise<unknown> {
     const id = this.#id("m");
+    const socket = await this.#open();
+    // Registered before sending; replies arrive on a later turn of the event loop.
     const reply = this.#await(id, options.timeoutMs ?? 10_000);
-    (await this.#open()).send(JSON.stringify({ event, data: data ?? null, id }));
+    socket.send(JSON.stringify({ event, data: data ?? null, id }));
     const frame = await reply;
     return frame["data"];
   }
@@ -80,7 +82,16 @@ export class RealtimeClient {
 
     handlers.add(onMessage);
     if (first) {
-      await this.#request({ type: "subscribe", channel });
+      try {
+        await this.#request({ type: "subscribe", channel });
+      } catch (error) {
+        handlers.delete(onMessage);
+        if (handlers.size === 0 && this.#channels.get(channel) === handlers) {
+          this.#channels.delete(channel);
+        }
+
+        throw error;
+      }
     }
 
     return {
@@ -105,6 +116,7 @@ export class RealtimeClient {
     onError: (error: IsolaError) => void = () => {},
   ): Promise<Subscription> {
     const id = this.#id("q");
+    const socket = await this.#open();
     const first = new Promise<void>((resolve, reject) => {
       let settled = false;
       this.#live.set(id, {
@@ -126,7 +138,7 @@ export class RealtimeClient {
         },
       });
     });
-    (await this.#open()).send(JSON.stringify({ type: "subscribe", id, fn, args }));
+    socket.send(JSON.stringify({ type: "subscribe", id, fn, args }));
     await first;
     return {
       close: async () => {
@@ -164,8 +176,9 @@ export class RealtimeClient {
 
   async #request(message: Frame): Promise<Frame> {
     const id = this.#id("s");
+    const socket = await this.#open();
     const reply = this.#await(id, 10_000);
-    (await this.#open()).send(JSON.stringify({ ...message, id }));
+    socket.send(JSON.stringify({ ...message, id }));
     return await reply;
   }
 
@@ -270,7 +283,12 @@ export class RealtimeClient {
     }
 
     this.#channels.clear();
+    const live = [...this.#live.values()];
     this.#live.clear();
+    for (const query of live) {
+      query.onError(new IsolaError("CLOSED", `the socket closed (${code} ${reason})`, 0));
+    }
+
     for (const handler of this.#closeHandlers) {
       handler(code, reason);
     }

@@ -74,7 +74,7 @@ internal sealed class ProjectWatcher : IDisposable
         var relative = Path.GetRelativePath(_project.FunctionsDir, path).Replace('\\', '/');
         var segments = relative.Split('/');
         // A file right in functions/ belongs to no function; hidden files and node_modules are never deployed.
-        if (relative.StartsWith("../", StringComparison.Ordinal) || segments.Length < 2 && !Directory.Exists(path) ||
+        if (relative.StartsWith("../", StringComparison.Ordinal) || (segments.Length < 2 && !Directory.Exists(path)) ||
             segments.Any(segment => segment.StartsWith('.') || segment == "node_modules"))
         {
             return;

@@ -117,7 +117,8 @@ public sealed partial class DevTests(ITestOutputHelper output)
         }
 
         Assert.Equal(target.Id, (await InspectorTargetAsync(port)).Id);
-        Assert.Equal("hello v1", await http.GetStringAsync("/v1/default/fn/hello"));
+        // Resumed, it serves again once its next health probe is answered (the paused worker was marked blocked).
+        await WaitForAnswerAsync(http, "hello v1", dev);
 
         // A redeploy replaces the worker; the new one takes the port over once the old one is gone.
         var entry = Path.Combine(project.Path, "functions", "hello", "index.ts");
@@ -180,11 +181,20 @@ public sealed partial class DevTests(ITestOutputHelper output)
         return port;
     }
 
+    /// <summary>Calls hello until it answers <paramref name="expected"/> (bounded); an error answer on the way is one more try.</summary>
     private static async Task WaitForAnswerAsync(HttpClient http, string expected, DevSession dev)
     {
         var deadline = Stopwatch.StartNew();
-        while (await http.GetStringAsync("/v1/default/fn/hello") != expected)
+        while (true)
         {
+            using (var response = await http.GetAsync("/v1/default/fn/hello"))
+            {
+                if (await response.Content.ReadAsStringAsync() == expected)
+                {
+                    return;
+                }
+            }
+
             Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(1), $"'{expected}' was never served:\n{dev}");
             await Task.Delay(20);
         }
