@@ -12,6 +12,9 @@ if [ ! -x "$DENO" ]; then
   exit 1
 fi
 export ISOLA_DENO="$DENO"
+# The harness asks the built host for its exact bundle and worker arguments (runtime/test/harness.ts).
+. "$ROOT/scripts/provision.sh"
+build_host
 export ISOLA_RUNTIME_DENO_DIR="${ISOLA_RUNTIME_DENO_DIR:-$RUNTIME/.cache/deno}"
 export DENO_DIR="$ISOLA_RUNTIME_DENO_DIR" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 mkdir -p "$DENO_DIR"

@@ -1,6 +1,6 @@
-// Test harness: builds function bundles exactly as the host does, starts the real bootstrap as a
-// separate process with the PROTOCOL.md flags in a temp workerDir, and talks to it over its Unix
-// socket.
+// Test harness: builds function bundles and starts the real bootstrap as a separate process with the
+// host's own arguments (asked of the host: `isola.dll protocol-commands`, so they cannot drift from
+// what the host runs), in a temp workerDir, and talks to it over its Unix socket.
 
 export const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 export const BOOTSTRAP = `${REPO}/runtime/bootstrap.ts`;
@@ -14,6 +14,31 @@ export const HOST_PORT = 47999;
 
 export const SCRIPT_EXPORT = "\n;export { handler as __isolaScriptHandler };\n";
 
+/** The built host (run-tests.sh builds it when stale). */
+export const HOST_DLL = Deno.env.get("ISOLA_HOST_DLL") ?? `${REPO}/src/Isola.Host/bin/Release/net10.0/isola.dll`;
+
+interface HostCommands {
+  bundle: string[];
+  worker: string[];
+  workerEnv: Record<string, string>;
+}
+
+/** The host's exact bundle and worker arguments, with {placeholders}. */
+const HOST_COMMANDS: HostCommands = await (async () => {
+  const out = await new Deno.Command("dotnet", { args: [HOST_DLL, "protocol-commands"], stdout: "piped", stderr: "piped" })
+    .output()
+    .catch((error) => {
+      throw new Error(`cannot run the host (${HOST_DLL}) for its launch arguments: ${error}`);
+    });
+  if (!out.success) {
+    throw new Error(`the host (${HOST_DLL}) did not give its launch arguments:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+})();
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
 const tempRoots: string[] = [];
 let buildRoot: string | null = null;
 const builds = new Map<string, Promise<string>>();
@@ -37,8 +62,7 @@ export function buildSource(key: string, source: string, options: BuildOptions =
       await Deno.mkdir(dir, { recursive: true });
       await Deno.writeTextFile(`${dir}/index.ts`, options.script ? source + SCRIPT_EXPORT : source);
       const out = await new Deno.Command(DENO, {
-        args: ["bundle", "--platform", "deno", "--sourcemap=external", "--no-config", "--no-lock", "--quiet",
-          "-o", `${dir}/.isola-bundle.mjs`, "index.ts"],
+        args: HOST_COMMANDS.bundle.map((arg) => fill(arg, { output: `${dir}/.isola-bundle.mjs`, entrypoint: "index.ts" })),
         cwd: dir,
         env: { DENO_DIR, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
         stdout: "piped",
@@ -103,19 +127,15 @@ export class Worker {
     await Deno.mkdir(`${dir}/tmp`);
     const started = performance.now();
     const process = new Deno.Command(DENO, {
-      args: [
-        "run", "--quiet", "--no-prompt", "--no-config", "--no-lock", "--unstable-no-legacy-abort",
-        "--allow-net",
-        `--deny-net=169.254.0.0/16,127.0.0.1:${HOST_PORT},localhost:${HOST_PORT},0.0.0.0:${HOST_PORT}`,
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}/tmp,${dir}/worker.sock`,
-        `--v8-flags=--max-old-space-size=${memoryLimitMb}`,
-        BOOTSTRAP,
-        dir,
-      ],
+      args: HOST_COMMANDS.worker.map((arg) =>
+        fill(arg, { workerDir: dir, memoryMb: String(memoryLimitMb), hostPort: String(HOST_PORT), bootstrap: BOOTSTRAP })
+      ),
       cwd: dir,
       clearEnv: true,
-      env: { NO_COLOR: "1", DENO_DIR, TMPDIR: `${dir}/tmp`, HOME: `${dir}/tmp` },
+      env: Object.fromEntries(Object.entries(HOST_COMMANDS.workerEnv).map(([name, value]) => [
+        name,
+        name === "DENO_DIR" ? DENO_DIR : fill(value, { workerDir: dir }),
+      ])),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

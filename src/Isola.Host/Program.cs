@@ -18,6 +18,7 @@ internal static class Program
             return args[0] switch
             {
                 "serve" => await ServeAsync(args[1..]),
+                "protocol-commands" => PrintProtocolCommands(),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage()}", 2),
             };
         }
@@ -96,6 +97,31 @@ internal static class Program
             return Fail(fatal, 3);
         }
 
+        return 0;
+    }
+
+    /// <summary>
+    /// Not for users: the exact <c>deno</c> arguments the host bundles a function and starts a worker with, as JSON
+    /// with <c>{placeholders}</c>, so the runtime's test harness (runtime/test/harness.ts) runs what the host runs
+    /// instead of a copy that could drift. The worker is shown without the node's sandbox wrapper and with private
+    /// addresses allowed, as the harness's tests talk to servers on loopback.
+    /// </summary>
+    private static int PrintProtocolCommands()
+    {
+        const int memorySentinel = 987_654, portSentinel = 65_001;
+        var launch = new Workers.WorkerLaunch("deno", new Lazy<string>("{bootstrap}"), "/nonexistent", "/nonexistent",
+            Workers.Sandbox.WorkerSandbox.Detect(isRoot: false, Workers.Sandbox.WorkerSandbox.DefaultTmpLimitMb, allowed: false));
+        var worker = launch.Arguments("{workerDir}", memorySentinel, portSentinel, allowPrivate: true)
+            .Select(argument => argument.Replace(memorySentinel.ToString(System.Globalization.CultureInfo.InvariantCulture), "{memoryMb}", StringComparison.Ordinal)
+                .Replace(portSentinel.ToString(System.Globalization.CultureInfo.InvariantCulture), "{hostPort}", StringComparison.Ordinal));
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["bundle"] = new System.Text.Json.Nodes.JsonArray([.. Build.FunctionBuilder.BundleArguments("{output}", "{entrypoint}", importMap: false).Select(a => System.Text.Json.Nodes.JsonValue.Create(a))]),
+            ["worker"] = new System.Text.Json.Nodes.JsonArray([.. worker.Select(a => System.Text.Json.Nodes.JsonValue.Create(a))]),
+            ["workerEnv"] = new System.Text.Json.Nodes.JsonObject(launch.Environment("{workerDir}").Select(pair =>
+                KeyValuePair.Create(pair.Key, (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(pair.Value)))),
+        };
+        Console.WriteLine(json.ToJsonString());
         return 0;
     }
 

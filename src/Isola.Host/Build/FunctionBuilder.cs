@@ -53,14 +53,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             }
 
             var output = Path.Combine(outDir, "bundle.mjs");
-            List<string> arguments = ["bundle", "--platform", "deno", "--sourcemap=external", "--no-lock", "--quiet", "-o", output];
-            if (!source.Files.ContainsKey("deno.json") && !source.Files.ContainsKey("deno.jsonc") && source.Files.ContainsKey("import_map.json"))
-            {
-                arguments.AddRange(["--import-map", "import_map.json"]);
-            }
-
-            arguments.Add(source.Entrypoint);
-            var result = await RunDenoAsync(arguments, sourceDir, remaining, cancellationToken);
+            var importMap = !source.Files.ContainsKey("deno.json") && !source.Files.ContainsKey("deno.jsonc") && source.Files.ContainsKey("import_map.json");
+            var result = await RunDenoAsync(BundleArguments(output, source.Entrypoint, importMap), sourceDir, remaining, cancellationToken);
             if (result.TimedOut)
             {
                 throw BuildFailed($"the build did not finish within {options.BuildTimeout.TotalSeconds:0} s (slow npm download?)");
@@ -208,6 +202,19 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         }
 
         return message;
+    }
+
+    /// <summary>The <c>deno</c> arguments that bundle a function (the runtime's test harness takes them from here too).</summary>
+    public static List<string> BundleArguments(string output, string entrypoint, bool importMap)
+    {
+        List<string> arguments = ["bundle", "--platform", "deno", "--sourcemap=external", "--no-lock", "--quiet", "-o", output];
+        if (importMap)
+        {
+            arguments.AddRange(["--import-map", "import_map.json"]);
+        }
+
+        arguments.Add(entrypoint);
+        return arguments;
     }
 
     internal static IsolaException BuildFailed(string message) =>
