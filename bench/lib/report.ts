@@ -30,7 +30,7 @@ interface WrkRun {
   raw?: string;
 }
 
-type Target = "isola" | "isola-jwt" | "isola-db" | "isola-pk" | "csharp-hop" | "hop-direct" | "hop-db" | "deno" | "workerd";
+type Target = "isola" | "isola-jwt" | "isola-db" | "isola-pk" | "isola-typed" | "csharp-hop" | "hop-direct" | "hop-db" | "deno" | "workerd";
 type Verdict = "PASS" | "FAIL" | "SKIP";
 
 interface Budget {
@@ -51,13 +51,14 @@ const LABELS: Record<Target, string> = {
   "isola-jwt": "Isola, auth: user, with a user JWT",
   "isola-db": "Isola, a function running ctx.db select 1",
   "isola-pk": "Isola, a function running a primary-key select",
+  "isola-typed": "Isola, a typed query running the same select (POST /api/fn)",
   "csharp-hop": "minimal C# hop → bare Deno (Unix socket)",
   "hop-direct": "C# hop answering itself (no forward)",
   "hop-db": "C# hop running select 1 with Npgsql",
   "deno": "bare Deno.serve",
   "workerd": "workerd (one process)",
 };
-const TARGETS: Target[] = ["isola", "isola-jwt", "isola-db", "isola-pk", "csharp-hop", "hop-direct", "hop-db", "deno", "workerd"];
+const TARGETS: Target[] = ["isola", "isola-jwt", "isola-db", "isola-pk", "isola-typed", "csharp-hop", "hop-direct", "hop-db", "deno", "workerd"];
 const ISOLA_TARGETS: Target[] = ["isola", "isola-jwt", "isola-db", "isola-pk"];
 
 const [workDir, outFile] = Deno.args;
@@ -185,6 +186,23 @@ interface RealtimeFile {
   p99Ms: number | null;
   error?: string;
 }
+/** live.json, written by live-probe.ts. */
+interface LiveLatency {
+  samples: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+interface LiveFile {
+  clients: number;
+  writes: number;
+  shared: LiveLatency | null;
+  mutation: LiveLatency | null;
+  fanOut: LiveLatency | null;
+  triggerPerStatementUs: number | null;
+  triggerPerTransactionUs: number | null;
+  error?: string;
+}
+const live = await readJson<LiveFile>(`${workDir}/live.json`);
 const coldStart = await readJson<ColdStartFile>(`${workDir}/cold-start.json`);
 const cronDelay = await readJson<CronDelayFile>(`${workDir}/cron-delay.json`);
 const deployNpm = await readJson<DeployFile>(`${workDir}/deploy-npm.json`);
@@ -387,22 +405,51 @@ const fmtCompared = (b: Budget): string => {
   });
 }
 
-// Not a budget id: a function doing one indexed primary-key select per request, against the hello function.
-{
-  const problem = loadProblem("isola-pk", "throughput") ?? loadProblem("isola", "throughput");
-  const pk = servers["isola-pk"].throughput.medianRps;
-  const hello = servers.isola.throughput.medianRps;
-  const ratio = problem === null && pk !== null && hello ? pk / hello : null;
-  budgets.push({
-    id: "DB",
-    what: "throughput of a primary-key select function vs hello",
+/** A throughput ratio of two Isola targets measured in the same run (c=50): `target` ÷ `baseline` ≥ `min`. */
+function throughputRatio(id: string, what: string, target: Target, baseline: Target, min: number): Budget {
+  const problem = loadProblem(target, "throughput") ?? loadProblem(baseline, "throughput");
+  const measured = servers[target].throughput.medianRps;
+  const base = servers[baseline].throughput.medianRps;
+  const ratio = problem === null && measured !== null && base ? measured / base : null;
+  return {
+    id,
+    what,
     unit: "req/s",
-    isola: problem ? null : pk,
-    baseline: hello,
+    isola: problem ? null : measured,
+    baseline: base,
     compared: ratio,
-    budget: ">=0.60",
-    verdict: ratio === null ? "SKIP" : ratio >= 0.6 ? "PASS" : "FAIL",
-    note: problem ?? `c=50, median of ${servers["isola-pk"].throughput.rps.length} runs`,
+    budget: `>=${min.toFixed(2)}`,
+    verdict: ratio === null ? "SKIP" : ratio >= min ? "PASS" : "FAIL",
+    note: problem ?? `c=50, median of ${servers[target].throughput.rps.length} runs`,
+  };
+}
+
+// Not a budget id: a function doing one indexed primary-key select per request, against the hello function.
+budgets.push(throughputRatio("DB", "throughput of a primary-key select function vs hello", "isola-pk", "isola", 0.6));
+
+// P11: a typed query through /api/fn against a plain function running the same select, same run, c=50.
+budgets.push(throughputRatio("P11", "throughput of a typed query (POST /api/fn) vs a plain function running the same primary-key select",
+  "isola-typed", "isola-pk", 0.9));
+
+// P12: live query, write sent → pushed result at every subscriber (an upper bound of commit → push).
+{
+  const shared = live?.shared ?? null;
+  const problem = live === null ? "not measured" : live.error ?? (shared?.p50Ms == null ? "no push was timed" : null);
+  const p50 = problem === null ? shared!.p50Ms : null;
+  const p99 = problem === null ? shared!.p99Ms : null;
+  budgets.push({
+    id: "P12",
+    what: `live query push at ${live?.clients ?? "?"} subscribers of one query, write sent → result frame, p50 (p99 in the note)`,
+    unit: "ms",
+    isola: p50,
+    baseline: null,
+    compared: null,
+    budget: "p50<=20ms p99<=100ms",
+    verdict: p50 === null || p99 === null ? "SKIP" : p50 <= 20 && p99 <= 100 ? "PASS" : "FAIL",
+    note: problem ?? `p99 ${p99!.toFixed(1)}ms over ${shared!.samples} pushes (${live!.writes} writes); the mutation itself p50 ` +
+      `${live!.mutation?.p50Ms?.toFixed(1)}ms; with ${live!.clients} different queries on the table, every write re-runs them all and the ` +
+      `changed one arrives p50 ${live!.fanOut?.p50Ms?.toFixed(1)}ms; change trigger +${live!.triggerPerStatementUs?.toFixed(1)}µs per insert ` +
+      `statement, +${live!.triggerPerTransactionUs?.toFixed(0)}µs per committed transaction`,
   });
 }
 
@@ -546,6 +593,7 @@ const report = {
   budgets,
   jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
   realtime,
+  live,
   lines: [...lines, jwtLine, realtimeLine],
   markdown: table,
   wrkRuns: runs,

@@ -1,6 +1,13 @@
 -- Loaded with wrk -s: prints the run's figures as one JSON line prefixed "WRK_JSON ", so bench/run
 -- never parses wrk's rounded human output. Only done() is defined: without request()/response()
--- wrk keeps its fast path and runs no Lua per request.
+-- wrk keeps its fast path and runs no Lua per request. WRK_METHOD and WRK_BODY (environment) make every
+-- request a POST of a JSON body, set once here (typed functions are called with POST /api/fn).
+local method = os.getenv("WRK_METHOD")
+if method then
+  wrk.method = method
+  wrk.body = os.getenv("WRK_BODY") or ""
+  wrk.headers["Content-Type"] = "application/json"
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   local seconds = summary.duration / 1e6

@@ -74,7 +74,7 @@ async function load(req: Request, ready: Promise<void>): Promise<Response> {
     }
     setInvoker(detected.invoke);
     state = "loaded";
-    return json(200, { shape: detected.shape });
+    return json(200, detected.typed ? { shape: detected.shape, typed: detected.typed } : { shape: detected.shape });
   } catch (error) {
     state = "failed";
     logError(error, "load failed", null);

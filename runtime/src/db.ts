@@ -2,6 +2,7 @@
 // row-level security (../PROTOCOL.md, "Calls", and docs/data.md). The worker holds no credentials:
 // every statement goes to the host with the invocation's capability.
 import { hostCall } from "./host-calls.ts";
+import { type EntityMethods, entityMethods, isSql } from "./entities.ts";
 import { runInTransaction } from "./transactions.ts";
 
 /** Whom a statement runs as, when not the invocation's own caller (asUser / asAnon). */
@@ -12,8 +13,13 @@ export interface QueryResult<Row = Record<string, unknown>> {
   rowCount: number;
 }
 
-export interface Db {
+/** The entity methods of ctx.db, with `query(entity, filter)` sharing its name with SQL's `query(sql, params)`. */
+export type Entities = Omit<EntityMethods, "find">;
+
+export interface Db extends Entities {
+  /** SQL when `first` has whitespace (docs/data.md); otherwise the rows of the entity `first` matching `second`. */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  query(entity: string, filter?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   asUser<T>(userId: string, fn: (db: Db) => Promise<T>): Promise<T>;
   asAnon<T>(fn: (db: Db) => Promise<T>): Promise<T>;
@@ -49,29 +55,38 @@ function decodeBytes(value: unknown): unknown {
   return bytes;
 }
 
+/** The arguments of a db.query call: the SQL and its parameters encoded for JSON. */
+export function sqlArgs(sql: unknown, params: unknown): { sql: string; params: unknown[] } {
+  if (typeof sql !== "string" || sql.trim() === "") {
+    throw new TypeError("ctx.db.query(sql, params?): sql must be a non-empty string");
+  }
+  if (!Array.isArray(params)) {
+    throw new TypeError("ctx.db.query(sql, params?): params must be an array");
+  }
+  return { sql, params: params.map(encodeParam) };
+}
+
+/** A db.query answer as the function sees it: bytea columns as Uint8Array, host fields removed. */
+export function decodeResult<Row>(answer: Record<string, unknown>): QueryResult<Row> {
+  const result = answer as unknown as { rows: Record<string, unknown>[]; rowCount: number; binaryColumns?: string[] };
+  if (result.binaryColumns?.length) {
+    for (const row of result.rows) {
+      for (const column of result.binaryColumns) row[column] = decodeBytes(row[column]);
+    }
+  }
+  return { rows: result.rows as Row[], rowCount: result.rowCount };
+}
+
 function scoped(scope: Scope): Db {
+  const call = async (op: string, args: Record<string, unknown>) =>
+    await hostCall(scope.capability(), op, { ...args, as: scope.as, tx: scope.tx, binding: scope.binding }) as Record<string, unknown>;
+  const { find, ...entities } = entityMethods(call);
   const db: Db = {
-    async query<Row>(sql: string, params: unknown[] = []): Promise<QueryResult<Row>> {
-      if (typeof sql !== "string" || sql.trim() === "") {
-        throw new TypeError("ctx.db.query(sql, params?): sql must be a non-empty string");
-      }
-      if (!Array.isArray(params)) {
-        throw new TypeError("ctx.db.query(sql, params?): params must be an array");
-      }
-      const answer = await hostCall(scope.capability(), "db.query", {
-        sql,
-        params: params.map(encodeParam),
-        as: scope.as,
-        tx: scope.tx,
-        binding: scope.binding,
-      }) as { rows: Record<string, unknown>[]; rowCount: number; binaryColumns?: string[] };
-      if (answer.binaryColumns?.length) {
-        for (const row of answer.rows) {
-          for (const column of answer.binaryColumns) row[column] = decodeBytes(row[column]);
-        }
-      }
-      return answer as unknown as QueryResult<Row>;
-    },
+    ...entities,
+    query: (async (first: string, second?: unknown) => {
+      if (typeof first === "string" && !isSql(first)) return await find(first, second as Record<string, unknown> | undefined);
+      return decodeResult(await call("db.query", sqlArgs(first, second ?? [])));
+    }) as Db["query"],
 
     async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       if (scope.tx) return await fn(db); // Already inside one: nested calls share it.

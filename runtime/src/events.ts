@@ -14,7 +14,14 @@ export interface Events {
   emit(name: string, data?: unknown, options?: EmitOptions): Promise<string>;
 }
 
-export function invocationEvents(capability: () => string | null): Events {
+/**
+ * ctx.events for one invocation. `transaction` says which transaction an emit waits for: by default the
+ * ctx.db.transaction it runs inside, if any; a typed mutation passes its own (begun if need be).
+ */
+export function invocationEvents(
+  capability: () => string | null,
+  transaction: (cap: string | null) => string | undefined | Promise<string | undefined> = currentTransaction,
+): Events {
   return {
     async emit(name: string, data?: unknown, options?: EmitOptions): Promise<string> {
       if (typeof name !== "string" || name === "") {
@@ -25,7 +32,7 @@ export function invocationEvents(capability: () => string | null): Events {
         name,
         data: data === undefined ? null : data,
         id: options?.id,
-        tx: currentTransaction(cap),
+        tx: await transaction(cap),
       }) as { id: string };
       return answer.id;
     },

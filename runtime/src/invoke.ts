@@ -30,9 +30,14 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-/** An error of the runtime itself: marked with x-isola-error, one body shape {error: {message, stack?}}. */
-export function runtimeError(status: number, code: string, message: string, stack?: string): Response {
-  return json(status, { error: stack === undefined ? { message } : { message, stack } }, { [ERROR_HEADER]: code });
+/** Responses the runtime made itself: the only ones that may carry x-isola-error to the host. */
+const runtimeResponses = new WeakSet<Response>();
+
+/** An error of the runtime itself: marked with x-isola-error, one body shape {error: {message, stack?, …extra}}. */
+export function runtimeError(status: number, code: string, message: string, stack?: string, extra: Record<string, unknown> = {}): Response {
+  const response = json(status, { error: stack === undefined ? { message, ...extra } : { message, stack, ...extra } }, { [ERROR_HEADER]: code });
+  runtimeResponses.add(response);
+  return response;
 }
 
 export function functionError(error: unknown): Response {
@@ -168,6 +173,8 @@ async function readTriggerPayload(inv: Invocation): Promise<void> {
   inv.payload = payload !== null && typeof payload === "object" && !Array.isArray(payload)
     ? payload as TriggerPayload
     : { type: inv.trigger, data: payload };
+  // A typed function's call is only its payload: nobody reads the request again.
+  if (inv.trigger === "rpc") return;
   const original = inv.request;
   inv.request = new NativeRequest(original.url, {
     method: original.method,
@@ -184,7 +191,7 @@ function passThrough(result: unknown): Response {
     const what = result === null ? "null" : typeof result;
     throw new TypeError(`the handler returned ${what} instead of a Response`);
   }
-  if (!result.headers.has(ERROR_HEADER)) return result;
+  if (!result.headers.has(ERROR_HEADER) || runtimeResponses.has(result)) return result;
   try {
     result.headers.delete(ERROR_HEADER);
     return result;

@@ -27,14 +27,21 @@ function checkName(functionName: unknown, method: string): void {
   }
 }
 
-export function invocationScheduler(capability: () => string | null): Scheduler {
+/**
+ * ctx.scheduler for one invocation. `transaction` says which transaction a call waits for: by default the
+ * ctx.db.transaction it runs inside, if any; a typed mutation passes its own (begun if need be).
+ */
+export function invocationScheduler(
+  capability: () => string | null,
+  transaction: (cap: string | null) => string | undefined | Promise<string | undefined> = currentTransaction,
+): Scheduler {
   const schedule = async (op: string, timing: Record<string, number>, functionName: string, args: unknown): Promise<string> => {
     const cap = capability();
     const answer = await hostCall(cap, op, {
       ...timing,
       function: functionName,
       args: args === undefined ? null : args,
-      tx: currentTransaction(cap),
+      tx: await transaction(cap),
     }) as { id: string };
     return answer.id;
   };

@@ -7,10 +7,14 @@ import { capturedServe } from "./deno-serve.ts";
 import { nodeInvoke, nodeListening, nodeTarget } from "./node-listen.ts";
 import { type ScriptHandler, scriptInvoke } from "./script-handler.ts";
 import { SCRIPT_HANDLER_EXPORT } from "./protocol.ts";
+import { definitionOf } from "../functions/contract.ts";
+import { describe, type TypedDescription, typedInvoke } from "./typed.ts";
 
 export interface Detected {
   shape: Shape;
   invoke: Invoke;
+  /** For a typed function: its kind, auth mode, internal flag and argument schema (the host stores them). */
+  typed?: TypedDescription;
 }
 
 export interface LoadedFunction {
@@ -60,6 +64,10 @@ export async function detectShape(
   }
 
   const main = mod.default;
+  const definition = definitionOf(main);
+  if (definition) {
+    return { shape: "typed", invoke: typedInvoke(definition, fn.info, fn.env), typed: describe(definition) };
+  }
   if (typeof main === "function") {
     const handler = main as Handler;
     return {

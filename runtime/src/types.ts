@@ -38,7 +38,8 @@ export type Shape =
   | "deno-serve"
   | "fetch-object"
   | "script-handler"
-  | "node-listen";
+  | "node-listen"
+  | "typed";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 

@@ -4,7 +4,7 @@ import { DENO, DENO_DIR, REPO } from "./harness.ts";
 
 Deno.test("runtime type-checks (strict)", async () => {
   const out = await new Deno.Command(DENO, {
-    args: ["check", "--no-config", "--no-lock", "--quiet", `${REPO}/runtime/bootstrap.ts`],
+    args: ["check", "--no-config", "--no-lock", "--quiet", `${REPO}/runtime/bootstrap.ts`, `${REPO}/runtime/functions/mod.ts`],
     env: { DENO_DIR, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -14,13 +14,15 @@ Deno.test("runtime type-checks (strict)", async () => {
 
 Deno.test("exported runtime types do not use any", async () => {
   const offenders: string[] = [];
-  for await (const entry of Deno.readDir(`${REPO}/runtime/src`)) {
-    const text = await Deno.readTextFile(`${REPO}/runtime/src/${entry.name}`);
-    text.split("\n").forEach((line, i) => {
-      if (/\bany\b/.test(line.replace(/\/\/.*$/, "")) && /:\s*any\b|<any>|as any\b|any\[\]/.test(line)) {
-        offenders.push(`${entry.name}:${i + 1}: ${line.trim()}`);
-      }
-    });
+  for (const folder of ["src", "functions"]) {
+    for await (const entry of Deno.readDir(`${REPO}/runtime/${folder}`)) {
+      const text = await Deno.readTextFile(`${REPO}/runtime/${folder}/${entry.name}`);
+      text.split("\n").forEach((line, i) => {
+        if (/\bany\b/.test(line.replace(/\/\/.*$/, "")) && /:\s*any\b|<any>|as any\b|any\[\]/.test(line)) {
+          offenders.push(`${folder}/${entry.name}:${i + 1}: ${line.trim()}`);
+        }
+      });
+    }
   }
   assert(offenders.length === 0, offenders.join("\n"));
 });

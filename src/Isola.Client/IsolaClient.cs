@@ -103,13 +103,15 @@ public sealed class IsolaClient : IDisposable
     /// Failures throw as in <see cref="InvokeAsync{T}"/>.
     /// </summary>
     public Task<TResult?> CallAsync<TArgs, TResult>(string name, TArgs args, CancellationToken cancellationToken = default) =>
-        InvokeAsync<TResult>(name, null, new InvokeOptions { Content = JsonContent.Create(args, options: JsonOptions) }, cancellationToken);
+        InvokeAsync<TResult>(name, null, new InvokeOptions { Typed = true, Content = JsonContent.Create(args, options: JsonOptions) }, cancellationToken);
 
     /// <summary>Calls a function and returns its answer whatever the status; only a network failure throws.</summary>
     public async Task<InvocationResponse> SendAsync(string name, InvokeOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var path = $"v1/{Uri.EscapeDataString(App)}/fn/{Uri.EscapeDataString(name)}{options.Path ?? ""}";
+        var path = options.Typed
+            ? $"v1/{Uri.EscapeDataString(App)}/api/fn/{Uri.EscapeDataString(name)}"
+            : $"v1/{Uri.EscapeDataString(App)}/fn/{Uri.EscapeDataString(name)}{options.Path ?? ""}";
         using var request = new HttpRequestMessage(options.Method, new Uri(_baseUrl, path)) { Content = options.Content };
         foreach (var (header, value) in options.Headers)
         {

@@ -8,7 +8,8 @@ namespace Isola.Cli.Commands;
 
 /// <summary>
 /// <c>isola invoke NAME [METHOD] [BODY] [-H k:v]</c> (MolnOS's form): calls the function with the CLI's key (as the
-/// service role) and prints its answer. A status of 400 or more exits 1, with Isola's code when Isola answered.
+/// service role) and prints its answer; a typed function gets BODY as its arguments at <c>/api/fn</c>. A status of 400
+/// or more exits 1, with Isola's code when Isola answered.
 /// </summary>
 internal static class InvokeVerb
 {
@@ -41,6 +42,13 @@ internal static class InvokeVerb
                 }
 
                 options.Headers[header[..colon].Trim()] = header[(colon + 1)..].Trim();
+            }
+
+            // A typed function is called by name with its JSON arguments (POST /api/fn), not at its HTTP route.
+            options.Typed = (await context.Client.Functions.GetAsync(context.Get(name), cancellationToken)).Typed is { ValueKind: JsonValueKind.Object };
+            if (options.Typed)
+            {
+                options.Method = HttpMethod.Post;
             }
 
             var response = await context.Client.SendAsync(context.Get(name), options, cancellationToken);

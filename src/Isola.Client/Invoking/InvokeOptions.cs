@@ -13,4 +13,7 @@ public sealed class InvokeOptions
 
     /// <summary>Sent as is; when null, the <c>body</c> argument of <see cref="IsolaClient.InvokeAsync{T}"/> is sent as JSON.</summary>
     public HttpContent? Content { get; set; }
+
+    /// <summary>A typed function (query, mutation, action): the call goes to <c>POST /v1/{app}/api/fn/{name}</c>; <see cref="Path"/> does not apply.</summary>
+    public bool Typed { get; set; }
 }

@@ -47,6 +47,10 @@ public sealed record FunctionInfo
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Entrypoint { get; init; }
 
+    /// <summary>A typed function's kind (<c>query</c>, <c>mutation</c>, <c>action</c>) and argument schema; null for any other function.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? Typed { get; init; }
+
     /// <summary>Triggers, access, limits, bindings and the rest, as JSON.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement> Extra { get; init; } = [];

@@ -40,6 +40,33 @@ internal static class AppEndpoints
             var app = await apps.CreateAsync(id ?? throw IsolaException.InvalidField("id", "is required"), http.RequestAborted);
             return Results.Created($"/v1/apps/{app.Id}", Render(app));
         }).RequirePermission(Permissions.AppsManage);
+
+        // Strict policies (R4): whether a typed function's ctx.db acts as its caller (true, the default) or as service_role.
+        routes.MapGet("/v1/apps/{app}/policies", async (string app, HttpContext http, AppStore apps, AppPolicies policies) =>
+        {
+            await apps.RequireAsync(app, http.RequestAborted);
+            return Results.Json(new JsonObject { ["strict"] = await policies.IsStrictAsync(app, http.RequestAborted) });
+        }).RequirePermission(Permissions.Read);
+
+        routes.MapPut("/v1/apps/{app}/policies", async (string app, HttpContext http, AppPolicies policies) =>
+        {
+            var body = await JsonBody.ReadAsync(http.Request, 64 * 1024);
+            if (body.ValueKind != JsonValueKind.Object)
+            {
+                throw IsolaException.InvalidRequest("the request body must be a JSON object like {\"strict\": true}");
+            }
+
+            bool? strict = null;
+            foreach (var property in body.EnumerateObject())
+            {
+                strict = property.Name == "strict"
+                    ? property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False ? property.Value.GetBoolean() : throw IsolaException.InvalidField("strict", "must be true or false")
+                    : throw IsolaException.InvalidField(property.Name, "is not a known field; the policies take only 'strict'");
+            }
+
+            await policies.SetStrictAsync(app, strict ?? throw IsolaException.InvalidField("strict", "is required"), http.RequestAborted);
+            return Results.Json(new JsonObject { ["strict"] = strict });
+        }).RequirePermission(Permissions.AppsManage);
     }
 
     private static JsonObject Render(AppStore.App app) => new()

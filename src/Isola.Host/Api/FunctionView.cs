@@ -15,7 +15,10 @@ internal static class FunctionView
             ["id"] = function.Id.ToString(),
             ["name"] = function.Name,
             ["app"] = function.AppId,
-            ["endpoint"] = function.Settings.HasTrigger(TriggerSpec.Http) && !function.Settings.Internal ? $"{baseUrl}/v1/{function.AppId}/fn/{function.Name}" : null,
+            ["endpoint"] = !function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal ? null
+                : function.Settings.Typed is null ? $"{baseUrl}/v1/{function.AppId}/fn/{function.Name}"
+                : $"{baseUrl}/v1/{function.AppId}/api/fn/{function.Name}", // typed: called by name with POST
+
             ["version"] = function.Version,
         };
         foreach (var (key, value) in settings.ToList())

@@ -66,9 +66,18 @@ internal static class AccessPolicy
         }
 
         var caller = identity.Caller!;
+        Require(level, caller, functionName);
+        return caller;
+    }
+
+    /// <summary>Throws 401 / 403 unless <paramref name="caller"/> (already identified) may call a function with these settings.</summary>
+    public static void Require(FunctionSettings settings, Caller caller, string functionName) => Require(Effective(settings), caller, functionName);
+
+    private static void Require(Level level, Caller caller, string functionName)
+    {
         if (caller.Kind == Caller.ServiceKind)
         {
-            return caller;
+            return;
         }
 
         switch (level)
@@ -81,7 +90,5 @@ internal static class AccessPolicy
             case Level.Admin when !caller.IsAdmin:
                 throw new IsolaException(ErrorKind.Forbidden, ErrorCodes.Forbidden, $"'{functionName}' is for admins; user '{caller.UserId}' does not have the admin role");
         }
-
-        return caller;
     }
 }

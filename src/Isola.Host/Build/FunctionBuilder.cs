@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Isola.Host.Errors;
 using Isola.Host.Functions;
@@ -15,10 +16,17 @@ namespace Isola.Host.Build;
 /// <c>npm:</c> and <c>node:</c> imports resolved now rather than at first call. Build failures are
 /// 422 BUILD_FAILED with <c>file:line:col</c>; nothing is written anywhere but a scratch folder.
 /// </summary>
-internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, ILogger<FunctionBuilder> logger)
+/// <param name="functionsModule">The folder of <c>@isola/functions</c> (<c>runtime/functions</c>), mapped into every build; null when this node has none.</param>
+internal sealed partial class FunctionBuilder(IsolaOptions options, string denoPath, Lazy<string?> functionsModule, ILogger<FunctionBuilder> logger)
 {
     /// <summary>Name under which a MolnOS-style script's top-level <c>handler</c> is exported for the runtime.</summary>
     public const string ScriptHandlerExport = WorkerProtocol.ScriptHandlerExport;
+
+    /// <summary>The names a function imports the typed-functions module by (R1); both resolve to runtime/functions/mod.ts.</summary>
+    public static readonly IReadOnlyList<string> FunctionsModuleSpecifiers = ["@isola/functions", "@pylonsync/functions"];
+
+    /// <summary>Where the build copies the module, beside the function folders (a name no function can have: it starts with a dot).</summary>
+    private const string FunctionsModuleFolder = ".isola-runtime/functions";
 
     private string BuildRoot => Path.Combine(options.DataDir, "builds");
 
@@ -38,6 +46,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         try
         {
             await WriteSourcesAsync(source, sourceRoot, sourceDir, cancellationToken);
+            var useImportMapFlag = !source.Files.ContainsKey("deno.json") && !source.Files.ContainsKey("deno.jsonc") && source.Files.ContainsKey("import_map.json");
+            var moduleDir = await MapFunctionsModuleAsync(sourceRoot, sourceDir, useImportMapFlag, cancellationToken);
             var stopwatch = Stopwatch.StartNew();
             var remaining = options.BuildTimeout;
             if (source.Files.ContainsKey("package.json"))
@@ -53,8 +63,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             }
 
             var output = Path.Combine(outDir, "bundle.mjs");
-            var importMap = !source.Files.ContainsKey("deno.json") && !source.Files.ContainsKey("deno.jsonc") && source.Files.ContainsKey("import_map.json");
-            var result = await RunDenoAsync(BundleArguments(output, source.Entrypoint, importMap), sourceDir, remaining, cancellationToken);
+            var result = await RunDenoAsync(BundleArguments(output, source.Entrypoint, useImportMapFlag), sourceDir, remaining, cancellationToken);
             if (result.TimedOut)
             {
                 throw BuildFailed($"the build did not finish within {options.BuildTimeout.TotalSeconds:0} s (slow npm download?)");
@@ -65,7 +74,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
                 throw BuildFailed(DescribeFailure(result.Combined, sourceDir));
             }
 
-            CheckSourcesStayInside(output + ".map", outDir, sourceRoot);
+            var usesFunctionsModule = CheckSourcesStayInside(output + ".map", outDir, sourceRoot, moduleDir);
             var content = await File.ReadAllBytesAsync(output, cancellationToken);
             if (content.Length == 0 || content.All(b => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t'))
             {
@@ -74,7 +83,7 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             }
 
             LogBuilt(logger, functionName, content.Length, stopwatch.ElapsedMilliseconds);
-            return new BuildArtifact("sha256:" + Convert.ToHexStringLower(SHA256.HashData(content)), content);
+            return new BuildArtifact("sha256:" + Convert.ToHexStringLower(SHA256.HashData(content)), content, usesFunctionsModule);
         }
         finally
         {
@@ -137,9 +146,10 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     /// <summary>
     /// The bundler reads any path the code imports, so <c>import x from "/etc/passwd" with {type: "text"}</c>
     /// would copy host files into the artifact. The source map lists every input: each must be the
-    /// function's own file or a module in the Deno cache (npm, jsr, https).
+    /// function's own file or a module in the Deno cache (npm, jsr, https). Returns whether one of them is
+    /// the typed-functions module.
     /// </summary>
-    private void CheckSourcesStayInside(string sourceMapPath, string outDir, string sourceRoot)
+    private bool CheckSourcesStayInside(string sourceMapPath, string outDir, string sourceRoot, string moduleDir)
     {
         if (!File.Exists(sourceMapPath))
         {
@@ -149,8 +159,10 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         using var map = JsonDocument.Parse(File.ReadAllBytes(sourceMapPath));
         if (!map.RootElement.TryGetProperty("sources", out var sources))
         {
-            return;
+            return false;
         }
+
+        var usesModule = false;
 
         var allowed = new[] { sourceRoot + Path.DirectorySeparatorChar, DenoCache + Path.DirectorySeparatorChar };
         var scratch = Path.GetDirectoryName(outDir) + Path.DirectorySeparatorChar;
@@ -172,6 +184,114 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
                 var shown = full.StartsWith(scratch, StringComparison.Ordinal) ? text : full;
                 throw BuildFailed($"the code imports {shown}, a file outside the function's own sources; only the function's files, npm:, node:, jsr: and https: modules can be imported");
             }
+
+            usesModule |= full.StartsWith(moduleDir + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        }
+
+        return usesModule;
+    }
+
+    /// <summary>
+    /// Copies <c>@isola/functions</c> beside the function and maps its names (<see cref="FunctionsModuleSpecifiers"/>)
+    /// in the import map the bundler will use: the function's <c>import_map.json</c> when it is passed with
+    /// <c>--import-map</c>, else its <c>deno.json(c)</c> (or the file that names in <c>importMap</c>), else the
+    /// functions root's. A mapping the function makes itself is left alone. Returns the module's folder.
+    /// </summary>
+    private async Task<string> MapFunctionsModuleAsync(string sourceRoot, string sourceDir, bool importMapFlag, CancellationToken cancellationToken)
+    {
+        var moduleDir = Path.Combine(sourceRoot, FunctionsModuleFolder);
+        if (functionsModule.Value is not { } moduleSource)
+        {
+            return moduleDir; // A node without the runtime's files: importing the module fails the build, saying what is missing.
+        }
+
+        Directory.CreateDirectory(moduleDir);
+        foreach (var file in Directory.EnumerateFiles(moduleSource, "*.ts"))
+        {
+            File.Copy(file, Path.Combine(moduleDir, Path.GetFileName(file)), overwrite: true);
+        }
+
+        var entry = Path.Combine(moduleDir, "mod.ts");
+        var config = importMapFlag ? Path.Combine(sourceDir, "import_map.json")
+            : new[] { Path.Combine(sourceDir, "deno.json"), Path.Combine(sourceDir, "deno.jsonc"), Path.Combine(sourceRoot, "deno.json"), Path.Combine(sourceRoot, "deno.jsonc") }
+                .First(File.Exists); // the functions root's deno.json exists: WriteSourcesAsync made it if the function did not
+        var document = await ReadConfigAsync(config, cancellationToken);
+        if (document is null)
+        {
+            return moduleDir; // Not JSON: the bundler reports it better than we could.
+        }
+
+        var mapFile = config;
+        var map = document;
+        if (!importMapFlag && document["importMap"] is JsonValue importMap && importMap.TryGetValue<string>(out var mapPath) &&
+            !mapPath.Contains("://", StringComparison.Ordinal))
+        {
+            // The config names a separate import map: the mapping goes there.
+            mapFile = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(config)!, mapPath));
+            if (!mapFile.StartsWith(sourceRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal) || await ReadConfigAsync(mapFile, cancellationToken) is not { } separate)
+            {
+                return moduleDir;
+            }
+
+            map = separate;
+        }
+
+        if (map["imports"] is not JsonObject imports)
+        {
+            map["imports"] = imports = [];
+        }
+
+        var relative = Path.GetRelativePath(Path.GetDirectoryName(mapFile)!, entry);
+        foreach (var specifier in FunctionsModuleSpecifiers)
+        {
+            if (!imports.ContainsKey(specifier))
+            {
+                imports[specifier] = relative.StartsWith("../", StringComparison.Ordinal) ? relative : "./" + relative;
+            }
+        }
+
+        await File.WriteAllTextAsync(mapFile, map.ToJsonString(), cancellationToken);
+        return moduleDir;
+    }
+
+    /// <summary>
+    /// <c>runtime/functions</c>: beside the runtime this node runs (<c>ISOLA_RUNTIME</c>), else upward from the host's
+    /// folder, as the runtime itself is found; null when there is none.
+    /// </summary>
+    public static string? FindFunctionsModule(string? runtimePath)
+    {
+        if (runtimePath is not null && Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runtimePath))!, "functions") is { } beside &&
+            File.Exists(Path.Combine(beside, "mod.ts")))
+        {
+            return beside;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "runtime", "functions");
+            if (File.Exists(Path.Combine(candidate, "mod.ts")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A deno.json(c) or import map as JSON (comments and trailing commas allowed); null when it is not an object.</summary>
+    private static async Task<JsonObject?> ReadConfigAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken), documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            }) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -41,11 +41,16 @@ internal static class ErrorCodes
     public const string HostError = "HOST_ERROR";
     public const string CapabilityRefused = "CAPABILITY_REFUSED";
     public const string UnknownCall = "UNKNOWN_CALL";
-    public const string InvalidArgs = "INVALID_ARGS";
     public const string NoBinding = "NO_BINDING";
     public const string TooManyTransactions = "TOO_MANY_TRANSACTIONS";
     public const string TransactionNotFound = "TRANSACTION_NOT_FOUND";
     public const string DbError = "DB_ERROR";
+
+    // Typed functions (docs/typed-functions.md).
+    public const string InvalidArgs = "INVALID_ARGS";
+    public const string PolicyDenied = "POLICY_DENIED";
+    public const string TransactionConflict = "TRANSACTION_CONFLICT";
+    public const string CallTooDeep = "CALL_TOO_DEEP";
 
     /// <summary>Raised by the runtime itself, before any frame is sent, for a call whose invocation has ended.</summary>
     public const string NoCapability = "NO_CAPABILITY";

@@ -14,8 +14,8 @@ namespace Isola.Host.Functions;
 /// transaction. A build that fails or a name taken meanwhile leaves the registry unchanged.
 /// </summary>
 internal sealed partial class FunctionService(
-    FunctionStore store, AppStore apps, FunctionBuilder builder, SecretBox secrets, DeployedFunctionCache registry, DatabaseBindings databaseBindings,
-    IsolaOptions options, ILogger<FunctionService> logger)
+    FunctionStore store, AppStore apps, FunctionBuilder builder, TypedDefinitionReader typed, SecretBox secrets, DeployedFunctionCache registry,
+    DatabaseBindings databaseBindings, IsolaOptions options, ILogger<FunctionService> logger)
 {
     public async Task<FunctionRecord> CreateAsync(string appId, FunctionRequest request, CancellationToken cancellationToken)
     {
@@ -29,9 +29,11 @@ internal sealed partial class FunctionService(
 
         await databaseBindings.ValidateAsync(appId, request.Settings.Bindings, cancellationToken);
         var artifact = await builder.BuildAsync(name, request.Source!, cancellationToken);
+        var env = request.EnvVars ?? new Dictionary<string, string>();
+        var settings = await typed.ApplyAsync(appId, name, request.Source!, artifact, request.Settings, env, cancellationToken);
         var id = Guid.CreateVersion7();
-        var sealedEnv = Seal(request.EnvVars ?? new Dictionary<string, string>(), id);
-        await store.CreateAsync(id, appId, name, request.Source!, artifact, request.Settings, sealedEnv, cancellationToken);
+        var sealedEnv = Seal(env, id);
+        await store.CreateAsync(id, appId, name, request.Source!, artifact, settings, sealedEnv, cancellationToken);
         await GrantAsync(appId, id, [], request.Settings.Bindings, cancellationToken);
         registry.Invalidate(appId, name); // this node at once; others through the NOTIFY
         LogDeployed(logger, appId, name, 1, artifact.Hash);
@@ -47,8 +49,16 @@ internal sealed partial class FunctionService(
 
         await databaseBindings.ValidateAsync(current.AppId, request.Settings.Bindings, cancellationToken);
         var artifact = request.Source is null ? null : await builder.BuildAsync(current.Name, request.Source, cancellationToken);
+        var settings = request.Settings;
+        if (artifact is not null)
+        {
+            // New code: its definition (if typed) is read again, with the env the new version will have.
+            var env = request.EnvVars ?? await CurrentEnvAsync(current, cancellationToken);
+            settings = await typed.ApplyAsync(current.AppId, current.Name, request.Source!, artifact, settings, env, cancellationToken);
+        }
+
         var sealedEnv = request.EnvVars is null ? null : Seal(request.EnvVars, current.Id);
-        var version = await store.AddVersionAsync(current, request.Source, artifact, request.Settings, sealedEnv, cancellationToken);
+        var version = await store.AddVersionAsync(current, request.Source, artifact, settings, sealedEnv, cancellationToken);
         var updated = await store.GetAsync(current.AppId, current.Id.ToString(), includeCode: false, cancellationToken);
         await GrantAsync(current.AppId, current.Id, current.Settings.Bindings, updated.Settings.Bindings, cancellationToken);
         registry.Invalidate(current.AppId, current.Name);
@@ -118,6 +128,14 @@ internal sealed partial class FunctionService(
             throw new IsolaException(ErrorKind.Internal, ErrorCodes.InternalError,
                 $"the function was stored, but its database binding could not be granted ({ex.MessageText}); deploy again to retry");
         }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> CurrentEnvAsync(FunctionRecord current, CancellationToken cancellationToken)
+    {
+        var deployed = await registry.FindAsync(current.AppId, current.Id.ToString("D"), cancellationToken);
+        return deployed is null
+            ? new Dictionary<string, string>()
+            : deployed.SealedEnv.ToDictionary(pair => pair.Key, pair => secrets.Open(pair.Value, EnvAssociatedData(current.Id, pair.Key)));
     }
 
     public FunctionRequestParser.Limits Limits => new(options.MaxCodeBytes, options.MaxSourceBytes);

@@ -51,5 +51,8 @@ internal sealed record FunctionSettings
     /// <summary>MolnOS grouping label.</summary>
     public string? Context { get; init; }
 
+    /// <summary>For a typed function (query, mutation, action), what its module declares; null for every other function.</summary>
+    public TypedDefinition? Typed { get; init; }
+
     public bool HasTrigger(string type) => Triggers.Any(trigger => trigger.Type == type);
 }

@@ -24,6 +24,7 @@ internal sealed partial class InvocationForwarder(
     public async Task InvokeAsync(HttpContext http, FunctionRoute route)
     {
         var function = await registry.FindAsync(route.AppId, route.FunctionRef, http.RequestAborted);
+        RefuseTyped(function, route.AppId);
         if (function is null || !function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
         {
             throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, function is null || function.Settings.Internal
@@ -78,6 +79,7 @@ internal sealed partial class InvocationForwarder(
             {
                 // Sent on to a newer version: it serves only if it would have admitted the call itself.
                 function = lease.Function; // recorded as the version that served
+                RefuseTyped(function, route.AppId);
                 if (!function.Settings.HasTrigger(TriggerSpec.Http) || function.Settings.Internal)
                 {
                     throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' no longer has an http trigger");
@@ -124,6 +126,16 @@ internal sealed partial class InvocationForwarder(
     }
 
     private static readonly Uri WorkerBase = new("http://worker/");
+
+    /// <summary>A typed function answers only by name at /api/fn; here it is a 404 that says where to call it.</summary>
+    private static void RefuseTyped(DeployedFunction? function, string appId)
+    {
+        if (function is { Settings: { Typed: { } typed, Internal: false } })
+        {
+            throw IsolaException.NotFound(ErrorCodes.FunctionNotFound,
+                $"'{function.Name}' is a typed function ({typed.Kind}): call it with POST /v1/{appId}/api/fn/{function.Name} and a JSON object of its arguments");
+        }
+    }
 
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
         DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, InvocationProgress outcome)

@@ -277,14 +277,20 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<SqlExecutor>();
         services.AddSingleton<Data.Bindings.DatabaseBindings>();
         services.AddSingleton<Data.FunctionDb.DbTransactions>();
+        services.AddSingleton<Data.FunctionDb.ReadSets>();
+        services.AddSingleton<Data.Entities.EntityCatalog>();
+        services.AddSingleton<Data.Entities.EntityOperations>();
         services.AddSingleton<IHostCallHandler, Data.FunctionDb.DbCallHandler>();
         services.AddSingleton<AppMigrations>();
         services.AddSingleton<AppStore>();
         services.AddSingleton<FunctionStore>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<TypedDefinitionReader>();
         services.AddSingleton<AppSecrets>();
         services.AddSingleton<PublicBaseUrl>();
-        services.AddSingleton(provider => new FunctionBuilder(options, denoPath, provider.GetRequiredService<ILogger<FunctionBuilder>>()));
+        services.AddSingleton(provider => new FunctionBuilder(options, denoPath,
+            new Lazy<string?>(() => FunctionBuilder.FindFunctionsModule(options.RuntimePath)),
+            provider.GetRequiredService<ILogger<FunctionBuilder>>()));
 
         // Running functions: registry kept fresh by NOTIFY, workers, the invocation path and its records.
         services.AddSingleton<DeployedFunctionCache>();
@@ -310,6 +316,11 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<WorkerSupervisor>();
         services.AddSingleton<Invocations.FunctionInvoker>();
         services.AddSingleton<InvocationForwarder>();
+        // Typed functions (query, mutation, action): called by name, as their caller, with checked arguments.
+        services.AddSingleton<AppPolicies>();
+        services.AddSingleton<TypedFunctions.TypedCaller>();
+        services.AddSingleton(provider => new Lazy<TypedFunctions.TypedCaller>(provider.GetRequiredService<TypedFunctions.TypedCaller>));
+        services.AddSingleton<IHostCallHandler, TypedFunctions.FunctionCallHandler>();
         services.AddSingleton<NodeIdentity>();
 
         // Cron triggers: each node sleeps until the next tick and claims it; one node runs each tick.
@@ -328,6 +339,10 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<Realtime.RealtimeBus>();
         services.AddHostedService(provider => provider.GetRequiredService<Realtime.RealtimeBus>());
         services.AddSingleton<IHostCallHandler, Realtime.RealtimeCallHandler>();
+        // Live queries: typed queries re-run when a commit changes a table they read (NOTIFY from the app database).
+        services.AddSingleton<Realtime.LiveQueries.AppChangeListener>();
+        services.AddSingleton<Realtime.LiveQueries.ChangeTriggers>();
+        services.AddSingleton<Realtime.LiveQueries.LiveQueryRegistry>();
 
         // Events and scheduled calls: durable rows that every node's dispatcher claims and delivers.
         services.AddSingleton(options.Deliveries);
@@ -362,6 +377,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapLogStreamEndpoints();
         app.MapEventEndpoints();
         app.MapGatewayEndpoints();
+        app.MapTypedCallEndpoints();
         Realtime.RealtimeEndpoints.MapRealtimeEndpoints(app);
         return app;
     }

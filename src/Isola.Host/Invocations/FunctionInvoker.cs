@@ -22,7 +22,7 @@ namespace Isola.Host.Invocations;
 /// </summary>
 internal sealed partial class FunctionInvoker(
     DeployedFunctionCache registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
-    InvocationCapabilities capabilities, PublicBaseUrl publicUrl, ILogger<FunctionInvoker> logger)
+    InvocationCapabilities capabilities, PublicBaseUrl publicUrl, Apps.AppPolicies policies, ILogger<FunctionInvoker> logger)
 {
     private static readonly Uri WorkerBase = new("http://worker/");
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
@@ -54,7 +54,10 @@ internal sealed partial class FunctionInvoker(
         {
             lease = await AcquireAsync(function, linked.Token);
             function = lease.Function;
-            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth);
+            // A typed function (however it is called: /api/fn, another function, the scheduler) gets ctx.db.unsafe, and
+            // with its app's strict policies off, ctx.db as service_role.
+            var typed = function.Settings.Typed is null ? null : new TypedGrant(!await policies.IsStrictAsync(function.AppId, linked.Token), invocation.CallDepth);
+            var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth, typed);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
@@ -67,7 +70,8 @@ internal sealed partial class FunctionInvoker(
             using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
             if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
             {
-                outcome.Status = outcome.ErrorCode == ErrorCodes.BootError ? 503 : 500;
+                // A refusal the runtime answered itself (a typed function's INVALID_ARGS, POLICY_DENIED) keeps its 4xx.
+                outcome.Status = (int)response.StatusCode >= 400 ? (int)response.StatusCode : 500;
             }
             else
             {
@@ -79,7 +83,7 @@ internal sealed partial class FunctionInvoker(
                 }
 
                 contentType = response.Content.Headers.ContentType?.ToString();
-                responseBody = await ReadCappedAsync(response, linked.Token);
+                responseBody = await ReadCappedAsync(response, invocation.MaxBodyBytes, linked.Token);
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -94,7 +98,10 @@ internal sealed partial class FunctionInvoker(
             Complete(invocationId, function, lease, started, stopwatch, invocation.Trigger, method: null, path: null, outcome, invocation.Caller);
         }
 
-        return new InvocationOutcome(invocationId, outcome.Status ?? 500, outcome.ErrorCode, outcome.ErrorMessage, contentType, responseBody);
+        return new InvocationOutcome(invocationId, outcome.Status ?? 500, outcome.ErrorCode, outcome.ErrorMessage, contentType, responseBody)
+        {
+            ErrorField = outcome.ErrorField,
+        };
     }
 
     /// <summary>A new invocation id: time-ordered, 32 hex characters.</summary>
@@ -128,12 +135,15 @@ internal sealed partial class FunctionInvoker(
     /// (a WebSocket relayed to the function) lasts until its owner releases it.
     /// </summary>
     public string IssueCapability(string invocationId, WorkerProcess worker, DeployedFunction function, Caller caller, DateTimeOffset deadlineAt, bool longLived,
-        int emitDepth = 0) =>
+        int emitDepth = 0, TypedGrant? typed = null) =>
         capabilities.Issue(new CapabilityGrant(invocationId, worker.Id, function.AppId, function.Id, function.Name, caller, deadlineAt)
         {
             ExpiresAt = longLived ? DateTimeOffset.MaxValue : deadlineAt + options.HostCalls.BackgroundGrace,
             BoundServices = function.BoundServices,
             EmitDepth = emitDepth,
+            Typed = typed is not null,
+            DbAsService = typed?.DbAsService == true,
+            CallDepth = typed?.CallDepth ?? 0,
         });
 
     public void ReleaseCapability(string capability, WorkerProcess worker) => capabilities.Release(capability, worker.Id);
@@ -175,6 +185,7 @@ internal sealed partial class FunctionInvoker(
                 nested.ValueKind == JsonValueKind.Object ? nested : default;
             outcome.ErrorMessage = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) ? message.GetString() : body;
             outcome.ErrorStack = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("stack", out var stack) ? stack.GetString() : null;
+            outcome.ErrorField = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("field", out var field) ? field.GetString() : null;
         }
         catch (JsonException)
         {
@@ -242,17 +253,22 @@ internal sealed partial class FunctionInvoker(
     /// <summary>Starts collecting the console output of an invocation about to be forwarded.</summary>
     public void Begin(string invocationId) => recorder.Begin(invocationId);
 
-    private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, int maxBytes, CancellationToken cancellationToken)
     {
+        if (response.Content.Headers.ContentLength is { } length && length <= maxBytes)
+        {
+            return await response.Content.ReadAsByteArrayAsync(cancellationToken); // sized, as most answers are: one read
+        }
+
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            if (buffer.Length + read > InvocationOutcome.MaxBodyBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                throw new InvalidDataException($"the function's response is over {InvocationOutcome.MaxBodyBytes} bytes, the most a trigger keeps");
+                throw new InvalidDataException($"the function's response is over {maxBytes} bytes, the most a trigger keeps");
             }
 
             buffer.Write(chunk, 0, read);
@@ -277,4 +293,6 @@ internal sealed class InvocationProgress
     public string? ErrorMessage { get; set; }
 
     public string? ErrorStack { get; set; }
+
+    public string? ErrorField { get; set; }
 }

@@ -13,8 +13,14 @@ internal sealed record InvocationOutcome(string InvocationId, int Status, string
     /// <summary>The response's body, up to this many bytes, is kept for trigger callers (a websocket reply).</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
-    /// <summary>The function (or the host on its behalf) failed: retry-worthy for events and scheduled calls.</summary>
-    public bool Failed => ErrorCode is not null || Status >= 500;
+    /// <summary>
+    /// The function (or the host on its behalf) failed: retry-worthy for events and scheduled calls. A refusal of the
+    /// call itself (a typed function's INVALID_ARGS or POLICY_DENIED, a deleted function's 404) is not: it would fail again.
+    /// </summary>
+    public bool Failed => Status >= 500 || (ErrorCode is not null && Status < 400);
+
+    /// <summary>For a refusal of arguments (INVALID_ARGS), the path of the one at fault (<c>body</c>, <c>items[2].name</c>).</summary>
+    public string? ErrorField { get; init; }
 
     /// <summary>The body parsed as JSON when it says it is JSON (or looks like it) and parses; else null.</summary>
     public JsonElement? JsonBody()

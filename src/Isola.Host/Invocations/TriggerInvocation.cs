@@ -12,5 +12,10 @@ namespace Isola.Host.Invocations;
 /// <param name="Deadline">When the host gives up; null means the function's own timeout from now.</param>
 /// <param name="InvocationId">A caller-chosen id (e.g. to tie retries together in logs); null picks a new one.</param>
 /// <param name="EmitDepth">The chain depth events emitted by this invocation get (an event's handler: its depth + 1).</param>
+/// <param name="CallDepth">For a typed function: how many typed calls led here (ctx.runQuery inside ctx.runQuery …).</param>
+/// <param name="MaxBodyBytes">The most of the response kept; past it the invocation fails.</param>
 internal sealed record TriggerInvocation(DeployedFunction Function, Caller Caller, TriggerKind Trigger, JsonObject Payload, DateTimeOffset? Deadline = null, string? InvocationId = null,
-    int EmitDepth = 0);
+    int EmitDepth = 0, int CallDepth = 0, int MaxBodyBytes = InvocationOutcome.MaxBodyBytes);
+
+/// <summary>What a typed function's invocation may do: <c>ctx.db.unsafe</c>, and with strict policies off, <c>ctx.db</c> as service_role too.</summary>
+internal sealed record TypedGrant(bool DbAsService, int CallDepth);

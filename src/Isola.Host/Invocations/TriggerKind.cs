@@ -8,6 +8,9 @@ internal enum TriggerKind
     Event,
     Scheduled,
     WebSocket,
+
+    /// <summary>A typed function called by name: <c>/api/fn</c>, <c>ctx.runQuery</c> / <c>ctx.runMutation</c>, a live query's run.</summary>
+    Rpc,
 }
 
 internal static class TriggerKinds
@@ -20,6 +23,7 @@ internal static class TriggerKinds
         TriggerKind.Event => "event",
         TriggerKind.Scheduled => "scheduled",
         TriggerKind.WebSocket => "websocket",
+        TriggerKind.Rpc => "rpc",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

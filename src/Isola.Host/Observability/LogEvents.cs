@@ -114,4 +114,11 @@ internal static class LogEvents
     public const int RealtimeInboxFull = 9413;
     public const int RealtimeDeliveryFailed = 9414;
     public const int RealtimeStoredFrameGone = 9415;
+
+    // Typed functions and live queries.
+    public const int LiveTriggerAdded = 9601;
+    public const int LiveTriggerNotAdded = 9602;
+    public const int LiveListenerLost = 9603;
+    public const int LiveListenerRestored = 9604;
+    public const int LiveRunFailed = 9605;
 }

@@ -60,6 +60,9 @@ internal sealed partial class RealtimeConnection
     /// <summary>Channels this connection is subscribed to; changed only by <see cref="RealtimeHub"/> under its lock.</summary>
     public HashSet<string> Channels { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Its live queries, by subscription id (as JSON text); changed only by <see cref="LiveQueries.LiveQueryRegistry"/> under its lock.</summary>
+    public Dictionary<string, LiveQueries.LiveQueryGroup> LiveQueries { get; } = new(StringComparer.Ordinal);
+
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
 
     /// <summary>

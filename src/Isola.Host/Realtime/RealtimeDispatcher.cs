@@ -16,7 +16,8 @@ namespace Isola.Host.Realtime;
 /// sender only; a message nothing handles gets an error reply, never silence.
 /// </summary>
 internal sealed partial class RealtimeDispatcher(
-    RealtimeHub hub, RealtimeRoutes routes, FunctionInvoker invoker, RealtimeOptions options, IHostApplicationLifetime lifetime, ILogger<RealtimeDispatcher> logger)
+    RealtimeHub hub, RealtimeRoutes routes, FunctionInvoker invoker, LiveQueries.LiveQueryRegistry liveQueries, RealtimeOptions options, IHostApplicationLifetime lifetime,
+    ILogger<RealtimeDispatcher> logger)
 {
     private const int MaxQuotedBody = 200;
 
@@ -38,6 +39,20 @@ internal sealed partial class RealtimeDispatcher(
         {
             connection.TryEnqueue(RealtimeFrames.Error(parsed.Id, ErrorCodes.RateLimited,
                 $"too many messages: at most {options.MessagesPerSecond} per second (bursts of {options.MessageBurst}); this one was dropped"));
+            return;
+        }
+
+        if (parsed.IsLiveQuery)
+        {
+            if (parsed.Type == ClientMessage.Subscribe)
+            {
+                await liveQueries.SubscribeAsync(connection, parsed.Id!.Value, parsed.Name, parsed.Data);
+            }
+            else
+            {
+                liveQueries.Unsubscribe(connection, parsed.Id!.Value);
+            }
+
             return;
         }
 

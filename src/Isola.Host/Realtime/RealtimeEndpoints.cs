@@ -15,7 +15,7 @@ internal static class RealtimeEndpoints
         routes.MapGet("/v1/{app}/realtime", AcceptAsync);
 
     private static async Task AcceptAsync(string app, HttpContext http, AppAuthStore apps, CallerIdentifier identifier, RealtimeHub hub,
-        RealtimeDispatcher dispatcher, RealtimeOptions options, TimeProvider time, ILogger<RealtimeConnection> logger)
+        RealtimeDispatcher dispatcher, LiveQueries.LiveQueryRegistry liveQueries, RealtimeOptions options, TimeProvider time, ILogger<RealtimeConnection> logger)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -50,6 +50,7 @@ internal static class RealtimeEndpoints
         finally
         {
             hub.Remove(connection);
+            liveQueries.Remove(connection);
         }
     }
 }

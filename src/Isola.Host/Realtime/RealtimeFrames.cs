@@ -84,7 +84,8 @@ internal static class RealtimeFrames
         }
     }
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    /// <summary>One JSON object written by <paramref name="body"/>, as UTF-8 (live queries' frames use it too).</summary>
+    internal static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))

@@ -28,6 +28,17 @@ internal sealed class AppSecrets(NpgsqlDataSource dataSource, AppStore apps, Sec
         return await command.ExecuteScalarAsync(cancellationToken) as string[] ?? [];
     }
 
+    /// <summary>The app's secrets, opened: what a typed function's module sees when a deploy loads it to read its definition.</summary>
+    public async Task<Dictionary<string, string>> OpenAllAsync(string appId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("select env::text from isola.app_secrets where app_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = appId });
+        var sealedEnv = await command.ExecuteScalarAsync(cancellationToken) is string json
+            ? JsonSerializer.Deserialize<Dictionary<string, string>>(json)!
+            : [];
+        return sealedEnv.ToDictionary(pair => pair.Key, pair => box.Open(pair.Value, AssociatedData(appId, pair.Key)), StringComparer.Ordinal);
+    }
+
     /// <summary>Adds or replaces the given secrets, keeping the others; returns every name afterwards.</summary>
     public async Task<IReadOnlyList<string>> SetAsync(string appId, IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken)
     {

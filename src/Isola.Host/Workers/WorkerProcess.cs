@@ -177,8 +177,11 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
         return worker;
     }
 
-    /// <summary>Loads a bundle into a started worker; throws <see cref="WorkerBootException"/> with the function's error.</summary>
-    public async Task LoadAsync(WorkerLoadRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads a bundle into a started worker and returns the runtime's answer (<c>{"shape", "typed"?}</c>); throws
+    /// <see cref="WorkerBootException"/> with the function's error.
+    /// </summary>
+    public async Task<JsonElement> LoadAsync(WorkerLoadRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -202,6 +205,15 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             {
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
                 throw new WorkerBootException("the function failed to load: " + WorkerJson.ErrorMessage(body));
+            }
+
+            try
+            {
+                return JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return default; // A runtime that says nothing about the shape; nothing depends on it but typed functions.
             }
         }
     }

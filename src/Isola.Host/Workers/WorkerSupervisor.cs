@@ -226,6 +226,38 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Loads a bundle not yet deployed into a throw-away worker (a pre-started one when there is one), returns the
+    /// runtime's load answer (<c>{"shape", "typed"?}</c>) and stops the worker. How a deploy reads a typed function's
+    /// definition: its module runs in the same sandbox as every invocation, never in the host.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement> DescribeAsync(string appId, string functionName, FunctionSource source, byte[] bundle,
+        IReadOnlyDictionary<string, string> env, CancellationToken cancellationToken)
+    {
+        var worker = TakeGeneric();
+        TopUpGeneric();
+        worker ??= await StartProcessAsync(FunctionSettings.DefaultMemoryLimitMb, cancellationToken);
+        try
+        {
+            var functionDir = Path.Combine(worker.Directory, "functions", functionName);
+            Directory.CreateDirectory(functionDir);
+            await WriteFilesAsync(source, functionDir, cancellationToken);
+            var bundlePath = Path.Combine(Path.GetDirectoryName(Path.Combine(functionDir, source.Entrypoint))!, ".isola-bundle.mjs");
+            await File.WriteAllBytesAsync(bundlePath, bundle, cancellationToken);
+            if (_runAs is { } user)
+            {
+                UnixUser.ChownRecursive(Path.Combine(worker.Directory, "functions"), user.Uid, user.Gid);
+            }
+
+            var request = new WorkerLoadRequest(bundlePath, new WorkerFunctionInfo(Guid.Empty, functionName, appId, 0), env, Array.Empty<object>());
+            return await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
+        }
+        finally
+        {
+            await StopWorkerAsync(worker, "terminated");
+        }
+    }
+
     /// <summary>The app's secrets, then the function's own env vars over them: a function's own value wins (C5).</summary>
     private Dictionary<string, string> OpenEnv(DeployedFunction function)
     {

@@ -37,8 +37,25 @@ public sealed class IsolaClientTests(HostFixture fixture) : IClassFixture<HostFi
                 """,
         });
 
-        var result = await Client.CallAsync<Sum, SumResult>(name, new Sum(2, 3));
+        // CallAsync calls a typed function by name with its arguments (POST /api/fn).
+        await Client.Functions.DeployAsync(name + "-typed", new FunctionDeployment
+        {
+            Code = """
+                import { query, v } from "@isola/functions";
+                export default query({
+                  args: { a: v.int(), b: v.int() },
+                  handler(ctx, args) {
+                    if (args.a < 0) throw ctx.error("NEGATIVE", "a must not be negative");
+                    return { total: args.a + args.b, method: "POST" };
+                  },
+                });
+                """,
+        });
+        var result = await Client.CallAsync<Sum, SumResult>(name + "-typed", new Sum(2, 3));
         Assert.Equal(5, result!.Total);
+        var refused = await Assert.ThrowsAsync<IsolaFunctionException>(() => Client.CallAsync<Sum, SumResult>(name + "-typed", new Sum(-1, 3)));
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("NEGATIVE", refused.BodyText, StringComparison.Ordinal);
         var json = await Client.InvokeAsync<JsonObject>(name, new { a = 1, b = 1 });
         Assert.Equal("POST", json!["method"]!.GetValue<string>());
         Assert.Equal("plain text", await Client.InvokeAsync<string>(name, options: new InvokeOptions { Method = HttpMethod.Get, Path = "/text" }));

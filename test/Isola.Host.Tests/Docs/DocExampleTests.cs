@@ -28,6 +28,9 @@ public sealed partial class DocExampleTests
         "listener: {\"type\":\"broadcast\",\"channel\":\"room\",\"data\":{\"text\":\"hello\"}}",
         "speaker: {\"replyTo\":\"m2\",\"error\":{\"code\":\"NO_HANDLER\"",
         "order 42 attempt 1", "order 42 attempt 2", "\"retried\":true", "reminding ada" })]
+    [InlineData("docs/typed-functions.md", new[] { "\"typed\":{\"kind\":\"mutation\"", "\"typed\":{\"kind\":\"query\"",
+        "{\"type\":\"result\",\"id\":\"s1\",\"value\":[{\"body\":\"hello from Ada\"", "{\"body\":\"Ada again, live\"", "{\"type\":\"unsubscribed\",\"id\":\"s1\"}",
+        "\"code\":\"EMPTY_MESSAGE\"", "\"code\":\"AUTH_REQUIRED\"" })]
     public async Task Walkthrough_runs_verbatim_and_prints_what_the_doc_says(string document, string[] expectedInOutput)
     {
         var markdown = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepoRoot, document));

@@ -154,6 +154,7 @@ internal sealed partial class AppDatabaseProvisioner(
             revoke all on schema isola_migrations from public;
 
             create schema if not exists auth authorization {owner};
+            create schema if not exists isola_live authorization {owner};
             set local role {owner};
 
             -- The key of the claims signature (ClaimsSigner). No grant: only the owner, and the
@@ -201,6 +202,18 @@ internal sealed partial class AppDatabaseProvisioner(
             create or replace function auth.email() returns text language sql stable as $$
                 select auth.jwt() ->> 'email'
             $$;
+
+            -- Live queries (decision 024): a statement that changes a table some live query read tells every node,
+            -- by a NOTIFY PostgreSQL sends when (and only if) its transaction commits, one per table and transaction.
+            -- The trigger is put on a table the first time a live query reads it (Realtime/LiveQueries/ChangeTriggers).
+            create or replace function isola_live.changed() returns trigger language plpgsql as $$
+            begin
+                perform pg_notify('isola_live', tg_table_schema || '.' || tg_table_name);
+                return null;
+            end
+            $$;
+            grant usage on schema isola_live to anon, authenticated, service_role;
+            grant execute on function isola_live.changed() to anon, authenticated, service_role;
 
             grant usage on schema auth to anon, authenticated, service_role;
             grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.email() to anon, authenticated, service_role;

@@ -27,6 +27,25 @@ internal sealed class AppDatabases(NpgsqlDataSource platform, AppDatabaseNames n
     /// <summary>A pool that logs in as the app's migrator, which may only SET ROLE to the app's owner.</summary>
     public NpgsqlDataSource Migrator(string appId) => Pool(appId, names.Migrator(appId));
 
+    /// <summary>
+    /// A one-connection pool of the app's service login, apart from the callers' pools, that a node keeps LISTENing on
+    /// the app database (live queries): it never takes a connection from the functions.
+    /// </summary>
+    public NpgsqlDataSource Listener(string appId) => _pools.GetOrAdd((appId, "listen:" + names.LoginRole(appId, DbRole.Service)), key =>
+    {
+        var login = names.LoginRole(key.App, DbRole.Service);
+        var builder = new NpgsqlConnectionStringBuilder(platform.ConnectionString)
+        {
+            Database = names.Database(key.App),
+            Username = login,
+            Password = signer.LoginPassword(login),
+            MaxPoolSize = 1,
+            // Nothing but LISTEN runs on it: no reset needed between uses.
+            NoResetOnClose = true,
+        };
+        return NpgsqlDataSource.Create(builder.ConnectionString);
+    });
+
     public async ValueTask DisposeAsync()
     {
         foreach (var pool in _pools.Values)

@@ -22,7 +22,11 @@ internal sealed class SqlExecutor(AppDatabases databases, TimeProvider time)
         return await session.ExecuteAsync(sql, parameters, deadline, cancellationToken);
     }
 
-    /// <summary>Opens a transaction for several statements (ctx.db.transaction); the caller commits or rolls back.</summary>
-    public Task<SqlSession> BeginAsync(string appId, DbCaller caller, CancellationToken cancellationToken) =>
-        SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken);
+    /// <summary>Opens a transaction for several statements (ctx.db.transaction, a typed function's); the caller commits or rolls back.</summary>
+    public Task<SqlSession> BeginAsync(string appId, DbCaller caller, CancellationToken cancellationToken, TransactionShape? shape = null) =>
+        SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: true, shape);
+
+    /// <summary>A session whose statements each commit on their own (one batch, one implicit transaction, each).</summary>
+    public Task<SqlSession> OpenAsync(string appId, DbCaller caller, CancellationToken cancellationToken, TransactionShape? shape = null) =>
+        SqlSession.BeginAsync(databases, appId, caller, time, cancellationToken, explicitTransaction: false, shape);
 }

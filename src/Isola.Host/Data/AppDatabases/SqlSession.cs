@@ -25,8 +25,11 @@ internal sealed class SqlSession : IAsyncDisposable
     private readonly AppDatabases _databases;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly bool _readOnly;
+    private SqlExecutionException? _failure;
 
-    private SqlSession(NpgsqlConnection connection, NpgsqlTransaction? transaction, DbCaller caller, string claimsSignature, AppDatabases databases, TimeProvider time)
+    private SqlSession(NpgsqlConnection connection, NpgsqlTransaction? transaction, DbCaller caller, string claimsSignature, AppDatabases databases, TimeProvider time,
+        bool readOnly)
     {
         _connection = connection;
         _transaction = transaction;
@@ -34,6 +37,7 @@ internal sealed class SqlSession : IAsyncDisposable
         _claimsSignature = claimsSignature;
         _databases = databases;
         _time = time;
+        _readOnly = readOnly;
     }
 
     /// <summary>How an explicit transaction ended, for work that must follow its fate (events and calls it scheduled).</summary>
@@ -49,6 +53,21 @@ internal sealed class SqlSession : IAsyncDisposable
     private List<Func<Ending, Task>>? _onEnd;
 
     public DbCaller Caller => _caller;
+
+    /// <summary>Each statement also notes which tables its transaction has read so far (<see cref="ReadTables"/>), for live queries.</summary>
+    public bool TracksReads { get; init; }
+
+    /// <summary>
+    /// Tables (<c>schema.table</c>) the session's statements scanned, from PostgreSQL's own per-transaction counters
+    /// (<c>pg_stat_xact_user_tables</c>), read in each statement's batch: every table a statement read, whether named,
+    /// behind a view, or in a row-level security policy. Filled only when <see cref="TracksReads"/>.
+    /// </summary>
+    public IReadOnlySet<string> ReadTables => _readTables;
+
+    private readonly HashSet<string> _readTables = new(StringComparer.Ordinal);
+
+    /// <summary>A statement of this transaction failed: PostgreSQL has aborted it, and COMMIT would only roll it back.</summary>
+    public bool Failed => _failure is not null;
 
     /// <summary>
     /// Runs <paramref name="callback"/> once the transaction commits or rolls back, before CommitAsync or RollbackAsync
@@ -69,15 +88,20 @@ internal sealed class SqlSession : IAsyncDisposable
     /// (everything up to the protocol's Sync), so there is no BEGIN and no COMMIT round trip.
     /// </summary>
     public static async Task<SqlSession> BeginAsync(AppDatabases databases, string appId, DbCaller caller, TimeProvider time, CancellationToken cancellationToken,
-        bool explicitTransaction = true)
+        bool explicitTransaction = true, TransactionShape? shape = null)
     {
         NpgsqlConnection? connection = null;
         try
         {
             var pool = caller.BindingLogin is { } login ? databases.ForBinding(appId, login) : databases.For(appId, caller.Role);
             connection = await pool.OpenConnectionAsync(cancellationToken);
-            var transaction = explicitTransaction ? await connection.BeginTransactionAsync(cancellationToken) : null;
-            return new SqlSession(connection, transaction, caller, databases.Signer.Sign(databases.Names.Database(appId), caller.ClaimsJson), databases, time);
+            // Npgsql sends BEGIN with the first statement, so beginning costs no round trip of its own.
+            var transaction = explicitTransaction ? await connection.BeginTransactionAsync(shape?.Isolation ?? IsolationLevel.ReadCommitted, cancellationToken) : null;
+            return new SqlSession(connection, transaction, caller, databases.Signer.Sign(databases.Names.Database(appId), caller.ClaimsJson), databases, time,
+                shape?.ReadOnly == true)
+            {
+                TracksReads = shape?.TrackReads == true,
+            };
         }
         catch (NpgsqlException ex) when (ex is not PostgresException)
         {
@@ -90,8 +114,38 @@ internal sealed class SqlSession : IAsyncDisposable
         }
     }
 
+    private const string Setup = """
+        select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+               set_config('request.jwt.claims_sig', $3, true), set_config('statement_timeout', $4, true)
+        """;
+
+    private const string SetupReadOnly = """
+        select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+               set_config('request.jwt.claims_sig', $3, true), set_config('statement_timeout', $4, true),
+               set_config('transaction_read_only', 'on', true)
+        """;
+
+    private const string ReadTablesSql = """
+        select schemaname || '.' || relname from pg_stat_xact_user_tables
+        where seq_scan + coalesce(idx_scan, 0) > 0 and schemaname not in ('auth', 'isola_migrations', 'isola_live')
+        """;
+
     /// <summary>Runs one statement; a failure leaves the transaction aborted (roll it back).</summary>
     public async Task<SqlResult> ExecuteAsync(string sql, IReadOnlyList<JsonElement> parameters, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExecuteCoreAsync(sql, parameters, deadline, cancellationToken);
+        }
+        catch (SqlExecutionException ex) when (_transaction is not null)
+        {
+            // Whatever failed on the server aborted the transaction; COMMIT must not pretend otherwise.
+            _failure ??= ex;
+            throw;
+        }
+    }
+
+    private async Task<SqlResult> ExecuteCoreAsync(string sql, IReadOnlyList<JsonElement> parameters, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         var remaining = deadline - _time.GetUtcNow();
         if (remaining <= TimeSpan.Zero)
@@ -108,10 +162,9 @@ internal sealed class SqlSession : IAsyncDisposable
         try
         {
             await using var batch = new NpgsqlBatch(_connection, _transaction);
-            var setup = new NpgsqlBatchCommand("""
-                select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
-                       set_config('request.jwt.claims_sig', $3, true), set_config('statement_timeout', $4, true)
-                """);
+            // Read-only may be switched on at any point of a transaction (off only before its first query), so the
+            // statement cannot switch it off again.
+            var setup = new NpgsqlBatchCommand(_readOnly ? SetupReadOnly : Setup);
             setup.Parameters.Add(new NpgsqlParameter { Value = _caller.RoleName });
             setup.Parameters.Add(new NpgsqlParameter { Value = _caller.ClaimsJson });
             setup.Parameters.Add(new NpgsqlParameter { Value = _claimsSignature });
@@ -124,6 +177,12 @@ internal sealed class SqlSession : IAsyncDisposable
             }
 
             batch.BatchCommands.Add(statement);
+            if (TracksReads)
+            {
+                // In the same transaction as the statement: the counters are per transaction and read before it ends.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(ReadTablesSql));
+            }
+
             SqlResult result;
             var reader = await batch.ExecuteReaderAsync(CommandBehavior.Default, cancel.Token);
             SqlExecutionException? tooLarge = null;
@@ -133,6 +192,15 @@ internal sealed class SqlSession : IAsyncDisposable
                 result = await ReadAsync(reader, batch, cancel.Token);
                 await reader.NextResultAsync(cancel.Token);
                 result = result with { RowCount = (long)statement.Rows };
+                if (TracksReads)
+                {
+                    while (await reader.ReadAsync(cancel.Token))
+                    {
+                        _readTables.Add(reader.GetString(0));
+                    }
+
+                    await reader.NextResultAsync(cancel.Token);
+                }
             }
             catch (SqlExecutionException ex) when (ex.Failure == SqlFailure.ResultTooLarge)
             {
@@ -186,6 +254,16 @@ internal sealed class SqlSession : IAsyncDisposable
         if (_transaction is null)
         {
             return; // one implicit transaction per batch: committed when it ended
+        }
+
+        if (_failure is { } failure)
+        {
+            // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK and no error: say so instead.
+            await RollbackAsync();
+            throw new SqlExecutionException(SqlFailure.Statement, $"nothing was committed: a statement of the transaction failed ({failure.Message})", failure)
+            {
+                SqlState = failure.SqlState ?? PostgresErrorCodes.InFailedSqlTransaction,
+            };
         }
 
         try

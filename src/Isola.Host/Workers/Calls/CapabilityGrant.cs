@@ -16,4 +16,13 @@ internal sealed record CapabilityGrant(string InvocationId, string WorkerId, str
 
     /// <summary>The chain depth of an event this invocation emits: one more than the event it handles, else 0 (docs/triggers.md).</summary>
     public int EmitDepth { get; init; }
+
+    /// <summary>A typed function's invocation: <c>ctx.db.unsafe</c> (service_role) is open to it.</summary>
+    public bool Typed { get; init; }
+
+    /// <summary>A typed function of an app with strict policies off: its plain <c>ctx.db</c> runs as service_role too (R4).</summary>
+    public bool DbAsService { get; init; }
+
+    /// <summary>How many typed calls (ctx.runQuery, ctx.runMutation) led to this invocation; bounded so a loop of them ends.</summary>
+    public int CallDepth { get; init; }
 }

@@ -14,7 +14,8 @@ namespace Isola.Host.Workers.Calls;
 /// The worker → host direction of the protocol: a Unix socket in the worker's own folder
 /// (<c>host.sock</c>) on which the runtime sends newline-delimited JSON calls, each carrying its
 /// invocation's capability, and gets one answer per call (runtime/PROTOCOL.md, "Calls"). Calls are
-/// answered concurrently, at most <see cref="HostCallOptions.MaxConcurrentCallsPerWorker"/> at once,
+/// answered concurrently, at most <see cref="HostCallOptions.MaxConcurrentCallsPerWorker"/> at once (calls inside an open
+/// transaction aside, which are bounded by the transactions one invocation may hold),
 /// so one hot function cannot take every database connection.
 /// </summary>
 internal sealed partial class HostCallChannel : IAsyncDisposable
@@ -183,14 +184,24 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             else
             {
                 var token = root.TryGetProperty("cap", out var capElement) && capElement.ValueKind == JsonValueKind.String ? capElement.GetString() : null;
-                await _concurrency.WaitAsync(_closing.Token);
+                // A call inside an open transaction (and its COMMIT or ROLLBACK) never waits for a turn: the calls
+                // holding every turn may be blocked on that transaction's locks, which only its next call can release.
+                var bounded = !InOpenTransaction(args);
+                if (bounded)
+                {
+                    await _concurrency.WaitAsync(_closing.Token);
+                }
+
                 try
                 {
                     answer = Ok(id, await _dispatcher.DispatchAsync(op, args, token, _workerId, _closing.Token));
                 }
                 finally
                 {
-                    _concurrency.Release();
+                    if (bounded)
+                    {
+                        _concurrency.Release();
+                    }
                 }
             }
         }
@@ -234,6 +245,9 @@ internal sealed partial class HostCallChannel : IAsyncDisposable
             writeLock.Release();
         }
     }
+
+    private static bool InOpenTransaction(JsonElement args) =>
+        args.ValueKind == JsonValueKind.Object && args.TryGetProperty("tx", out var tx) && tx.ValueKind == JsonValueKind.String;
 
     private void Release(JsonElement args)
     {
