@@ -50,12 +50,15 @@ ensure_deno() {
   [ -x "$DENO_BIN" ] || { say "Deno installation failed: $DENO_BIN is missing"; exit 1; }
 }
 
-# npm packages the tests drive for real (the Supabase client contract), from their lock files.
+# npm packages the tests drive for real, from their lock files: the Supabase client contract, and the
+# TypeScript compiler that checks sdk/js's committed dist/ against its sources.
 ensure_test_npm() {
-  local dir="$ROOT/test/node/supabase-functions-js"
-  [ -d "$dir/node_modules/@supabase/functions-js" ] && return 0
-  say "installing npm packages for the client contract tests..."
-  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null || { say "npm ci in $dir failed"; exit 1; }
+  local dir
+  for dir in "$ROOT/test/node/supabase-functions-js:@supabase/functions-js" "$ROOT/sdk/js:typescript"; do
+    [ -d "${dir%%:*}/node_modules/${dir#*:}" ] && continue
+    say "installing npm packages in ${dir%%:*}..."
+    npm ci --prefix "${dir%%:*}" --no-audit --no-fund --loglevel=error >/dev/null || { say "npm ci in ${dir%%:*} failed"; exit 1; }
+  done
 }
 
 # build_if_stale DLL PROJECT WHAT SOURCE...: builds PROJECT only when a file under the SOURCE folders is newer

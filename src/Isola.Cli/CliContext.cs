@@ -16,8 +16,20 @@ internal sealed class CliContext(ParseResult parse) : IDisposable
 
     public bool Json => Terminal.Json;
 
-    public Target Target => field ??= Target.Resolve(Parse.GetValue(GlobalOptions.Url), Parse.GetValue(GlobalOptions.Key), Parse.GetValue(GlobalOptions.App),
-        Directory.GetCurrentDirectory());
+    public Target Target
+    {
+        get => field ??= Target.Resolve(Parse.GetValue(GlobalOptions.Url), Parse.GetValue(GlobalOptions.Key), Parse.GetValue(GlobalOptions.App),
+            Directory.GetCurrentDirectory());
+        private set;
+    }
+
+    /// <summary>Points the verb at another node (the one <c>isola dev</c> started); the client is made anew for it.</summary>
+    public void Connect(Target target)
+    {
+        _client?.Dispose();
+        _client = null;
+        Target = target;
+    }
 
     /// <summary>The one client every verb uses (the same Isola.Client a .NET program would).</summary>
     public IsolaClient Client => _client ??= IsolaClient.Create(Target.Url, Target.Key, Target.App);

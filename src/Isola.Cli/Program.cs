@@ -37,7 +37,12 @@ internal static class Program
 
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                // Ctrl+C cancels the verb's token; 'dev' then stops its node (and PostgreSQL), which takes longer than the default 2 s.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(40),
+            });
         }
         catch (IsolaApiException ex)
         {

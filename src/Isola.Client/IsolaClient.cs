@@ -169,6 +169,24 @@ public sealed class IsolaClient : IDisposable
         }
     }
 
+    /// <summary>A GET whose answer is read as it arrives (a stream of events); throws <see cref="IsolaApiException"/> on an error status.</summary>
+    internal async Task<HttpResponseMessage> OpenStreamAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUrl, path));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        Authorize(request);
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                throw ToApiException((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return response;
+    }
+
     internal Task<JsonElement> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken) =>
         SendJsonAsync(method, path, body is null ? null : JsonContent.Create(body, body.GetType(), options: JsonOptions), cancellationToken);
 

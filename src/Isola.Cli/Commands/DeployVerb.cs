@@ -10,7 +10,7 @@ namespace Isola.Cli.Commands;
 /// <c>isola deploy [name]</c>: every function of the project folder whose content changed (or one), creating or
 /// updating each; <c>isola deploy NAME FILE</c> deploys one file as MolnOS's <c>functions deploy</c> does.
 /// </summary>
-internal static class DeployVerb
+internal static partial class DeployVerb
 {
     public static readonly Option<string> ProjectDir = new("--project-dir", "--workdir")
     {
@@ -37,12 +37,13 @@ internal static class DeployVerb
 
             var project = ProjectFolder.Detect(context.Get(ProjectDir));
             var functions = project.Load(context.Get(name), overrides, envFile);
-            return await DeployProjectAsync(context, project, functions, context.Get(force), cancellationToken);
+            return await DeployProjectAsync(context, project, functions, context.Get(force), reportSkipped: true, cancellationToken);
         });
     }
 
-    private static async Task<int> DeployProjectAsync(CliContext context, ProjectFolder project, IReadOnlyList<LocalFunction> functions, bool force,
-        CancellationToken cancellationToken)
+    /// <summary>Deploys those of <paramref name="functions"/> whose content changed (all with <paramref name="force"/>); <c>isola dev</c> reloads with it too.</summary>
+    internal static async Task<int> DeployProjectAsync(CliContext context, ProjectFolder project, IReadOnlyList<LocalFunction> functions, bool force,
+        bool reportSkipped, CancellationToken cancellationToken)
     {
         var target = context.Target;
         var remote = (await context.Client.Functions.ListAsync(cancellationToken)).ToDictionary(f => f.Name, StringComparer.Ordinal);
@@ -58,7 +59,7 @@ internal static class DeployVerb
             if (!force && existing is not null && last is not null && last.Hash == hash && last.Id == existing.Id && last.Version == existing.Version)
             {
                 skipped.Add(function.Name);
-                if (!context.Json)
+                if (!context.Json && reportSkipped)
                 {
                     context.Terminal.Markup($"[grey]skipped[/] {Escape(function.Name)}: unchanged since version {existing.Version}");
                 }
@@ -81,8 +82,11 @@ internal static class DeployVerb
             }
             catch (IsolaApiException ex)
             {
-                failed.Add(new JsonObject { ["name"] = function.Name, ["code"] = ex.Code, ["message"] = ex.Message });
-                Output.Terminal.Error($"{function.Name}: {Program.ApiError(ex)}");
+                var message = ex.Code == "BUILD_FAILED" ? BuildErrorInProject(project, function, ex.Message) : ex.Message;
+                failed.Add(new JsonObject { ["name"] = function.Name, ["code"] = ex.Code, ["message"] = message });
+                // A failed update changes nothing on the node: the version it had goes on serving.
+                var serving = existing is null ? "" : $" (version {existing.Version} keeps serving)";
+                Output.Terminal.Error($"{function.Name}: {ex.Code}: {message}{serving}");
             }
         }
 
@@ -133,6 +137,18 @@ internal static class DeployVerb
 
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// The node names a build error's place relative to the function (<c>index.ts:3:7</c>); from the project it is
+    /// <c>functions/hello/index.ts:3:7</c>, a path an editor or terminal can open.
+    /// </summary>
+    internal static string BuildErrorInProject(ProjectFolder project, LocalFunction function, string message) =>
+        BuildErrorPlace().Replace(message, match =>
+            match.Groups["before"].Value + project.Relative(Path.GetFullPath(Path.Combine(function.Folder, match.Groups["path"].Value))).Replace('\\', '/') +
+            match.Groups["place"].Value, 1);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<before>^build failed: )(?<path>[^\s:]+)(?<place>:\d+:\d+: )")]
+    private static partial System.Text.RegularExpressions.Regex BuildErrorPlace();
 
     private static string Escape(string text) => Spectre.Console.Markup.Escape(text);
 }

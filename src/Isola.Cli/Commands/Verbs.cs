@@ -15,6 +15,7 @@ internal static class Verbs
         Command[] verbs =
         [
             ServeVerb.Create(),
+            DevVerb.Create(),
             NewVerb.Create(),
             DeployVerb.Create(),
             FunctionVerbs.List(),
@@ -30,6 +31,7 @@ internal static class Verbs
             SecretsVerb.Create(),
             EventsVerb.Create(),
             DbVerb.Create(),
+            TypesVerb.Create(),
             LoginVerb.Create(),
         ];
         foreach (var verb in verbs)

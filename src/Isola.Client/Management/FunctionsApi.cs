@@ -63,6 +63,43 @@ public sealed class FunctionsApi
         return _client.SendJsonAsync(HttpMethod.Get, Path(name, "/logs" + suffix), null, cancellationToken);
     }
 
+    /// <summary>
+    /// The app's console output as functions print it (one function's with <paramref name="function"/>), until
+    /// <paramref name="cancellationToken"/> is cancelled or the node closes the stream. Lines printed on other nodes are not seen.
+    /// </summary>
+    public async IAsyncEnumerable<ConsoleLine> FollowLogsAsync(string? function = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var path = _client.AppPath("logs/stream" + (function is null ? "" : "?function=" + Uri.EscapeDataString(function)));
+        using var response = await _client.OpenStreamAsync(path, cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        var eventName = "";
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                eventName = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                var data = line["data: ".Length..];
+                yield return eventName == "dropped" ? Dropped(data) : JsonSerializer.Deserialize<ConsoleLine>(data, IsolaClient.JsonOptions)!;
+            }
+            else if (line.Length == 0)
+            {
+                eventName = "";
+            }
+        }
+    }
+
+    /// <summary>The node's note that lines were dropped because this reader fell behind, as a line of its own.</summary>
+    private static ConsoleLine Dropped(string data)
+    {
+        using var document = JsonDocument.Parse(data);
+        var count = document.RootElement.GetProperty("dropped").GetInt64();
+        return new ConsoleLine("", 0, null, "warn", $"[{count} lines dropped: this reader fell behind]", DateTimeOffset.UtcNow);
+    }
+
     /// <summary>Counts, error rate and duration percentiles, optionally since a time.</summary>
     public Task<JsonElement> StatsAsync(string name, DateTimeOffset? since = null, CancellationToken cancellationToken = default) =>
         _client.SendJsonAsync(HttpMethod.Get, Path(name, "/stats" + (since is { } time ? "?since=" + Uri.EscapeDataString(time.ToString("O", CultureInfo.InvariantCulture)) : "")),

@@ -297,7 +297,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton<FunctionChanges>();
         services.AddHostedService<FunctionChangeListener>();
         services.AddSingleton<InvocationRecorder>();
-        services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<InvocationRecorder>());
+        services.AddSingleton<LiveLogFeed>();
+        services.AddSingleton<IWorkerOutput>(provider => provider.GetRequiredService<LiveLogFeed>());
         services.AddHostedService(provider => provider.GetRequiredService<InvocationRecorder>());
         services.AddSingleton<InvocationQueries>();
         services.AddMetrics();
@@ -373,6 +374,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();
         app.MapSecretEndpoints();
+        app.MapLogStreamEndpoints();
         app.MapEventEndpoints();
         app.MapGatewayEndpoints();
         app.MapTypedCallEndpoints();

@@ -28,7 +28,7 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
 
     public WorkerSandbox Sandbox { get; } = sandbox ?? WorkerSandbox.Detect(isRoot: false, WorkerSandbox.DefaultTmpLimitMb);
 
-    public IReadOnlyList<string> Arguments(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate = false)
+    public IReadOnlyList<string> Arguments(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate = false, int? inspectPort = null)
     {
         var tmp = Path.Combine(workerDir, "tmp");
         // host.sock: the worker's call channel to the host (Deno needs write access to connect to a socket).
@@ -43,8 +43,14 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
             "--allow-write=" + writable,
             "--allow-sys=" + AllowedSys,
             $"--v8-flags=--max-old-space-size={memoryLimitMb}",
-            bootstrapPath.Value, workerDir,
         ];
+        if (inspectPort is { } port)
+        {
+            // Loopback only: the inspector runs any code it is sent, as the worker.
+            arguments.Add($"--inspect=127.0.0.1:{port}");
+        }
+
+        arguments.AddRange([bootstrapPath.Value, workerDir]);
         if (Sandbox.PrivateTmp)
         {
             arguments.Add($"--tmp-limit-mb={Sandbox.TmpLimitMb}");
@@ -59,8 +65,9 @@ internal sealed class WorkerLaunch(string denoPath, Lazy<string> bootstrapPath, 
     }
 
     /// <summary>The program and arguments that start a worker, as <paramref name="runAs"/> when given, inside the sandbox.</summary>
-    public (string FileName, List<string> Arguments) Command(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate, (uint Uid, uint Gid)? runAs) =>
-        Sandbox.Wrap(workerDir, runAs, denoPath, Arguments(workerDir, memoryLimitMb, hostPort, allowPrivate),
+    public (string FileName, List<string> Arguments) Command(string workerDir, int memoryLimitMb, int hostPort, bool allowPrivate, (uint Uid, uint Gid)? runAs,
+        int? inspectPort = null) =>
+        Sandbox.Wrap(workerDir, runAs, denoPath, Arguments(workerDir, memoryLimitMb, hostPort, allowPrivate, inspectPort),
             // The module cache is left out on purpose: bundles are built ahead, and a cache under /tmp would
             // show other functions' dependencies; a worker then starts with an empty one in its own tmp.
             [Path.GetDirectoryName(BootstrapPath)!, Path.GetDirectoryName(denoPath)!]);

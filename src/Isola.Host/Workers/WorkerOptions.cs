@@ -75,4 +75,14 @@ internal sealed record WorkerOptions
 
     /// <summary>OS user workers run as when the host is root; null uses <c>nobody</c>.</summary>
     public string? RunAsUser { get; init; }
+
+    /// <summary>
+    /// For local development (<c>isola dev --inspect NAME</c>): workers of the function of this name start with the
+    /// V8 inspector on 127.0.0.1:<see cref="InspectPort"/>, one at a time, and a worker paused in the debugger
+    /// is never killed for a missed deadline. Null: no inspector anywhere.
+    /// </summary>
+    public string? InspectFunction { get; init; }
+
+    /// <summary>The inspector's port on 127.0.0.1 (<see cref="InspectFunction"/>).</summary>
+    public int InspectPort { get; init; } = 9229;
 }

@@ -19,6 +19,9 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
     private int _starting;
     private (DateTimeOffset At, string Message)? _bootFailure;
 
+    // Its workers carry the inspector, whose one port allows one process at a time.
+    private readonly bool _inspected = options.InspectFunction is { } inspected && inspected == function.Name;
+
     public DeployedFunction Function => function;
 
     /// <summary>Set when a newer version took over: no new work, workers stop as they go idle.</summary>
@@ -308,9 +311,10 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
     /// invocation's deadline), but at most as many of them as the limit, so a caller who blocks worker
     /// after worker cannot make the pool grow without bound.
     /// </summary>
-    private bool CanStartLocked() =>
-        _workers.Count - _blocked.Count + _starting < options.MaxWorkersPerFunction &&
-        _workers.Count + _starting < 2 * options.MaxWorkersPerFunction;
+    private bool CanStartLocked() => _inspected
+        ? _workers.Count + _starting == 0
+        : _workers.Count - _blocked.Count + _starting < options.MaxWorkersPerFunction &&
+          _workers.Count + _starting < 2 * options.MaxWorkersPerFunction;
 
     /// <summary>Gives the worker's free slots to the longest waiters.</summary>
     private void HandOutLocked(WorkerProcess worker)

@@ -53,6 +53,9 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public int MemoryLimitMb { get; }
 
+    /// <summary>Started with the V8 inspector (<see cref="WorkerOptions.InspectFunction"/>): a debugger may hold it paused.</summary>
+    public bool Inspected { get; private init; }
+
     /// <summary>The OS process id, kept from the start: the Process object may be disposed while leases still point here.</summary>
     public int Pid { get; private set; }
 
@@ -70,7 +73,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
     public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, WorkerMemoryLimits memoryLimits, int memoryLimitMb, int hostPort,
         (uint Uid, uint Gid)? runAs, IWorkerOutput output, ILogger logger, TimeSpan timeout, CancellationToken cancellationToken,
-        (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null, bool allowPrivate = false)
+        (HostCallDispatcher Dispatcher, HostCallOptions Options)? calls = null, bool allowPrivate = false, int? inspectPort = null)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
         var directory = Path.Combine(launch.WorkersRoot, id);
@@ -89,7 +92,7 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = directory,
         };
-        var (fileName, arguments) = launch.Command(directory, memoryLimitMb, hostPort, allowPrivate, runAs);
+        var (fileName, arguments) = launch.Command(directory, memoryLimitMb, hostPort, allowPrivate, runAs, inspectPort);
         info.FileName = fileName;
         foreach (var arg in arguments)
         {
@@ -116,7 +119,10 @@ internal sealed partial class WorkerProcess : IAsyncDisposable
 
         HostCallChannel? channel = null;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var worker = new WorkerProcess(id, directory, memoryLimitMb, memoryLimits.ProcessLimitBytes(memoryLimitMb), memory, process, output, logger);
+        var worker = new WorkerProcess(id, directory, memoryLimitMb, memoryLimits.ProcessLimitBytes(memoryLimitMb), memory, process, output, logger)
+        {
+            Inspected = inspectPort is not null,
+        };
         process.Exited += (_, _) => worker.OnExited();
         try
         {

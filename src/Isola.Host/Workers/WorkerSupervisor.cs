@@ -175,9 +175,15 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         var cancellationToken = _stopping.Token;
         // Pre-started workers have the default limit and network rules; any other launch line starts fresh.
         var allowPrivate = function.Settings.Network.AllowPrivate;
-        var worker = function.Settings.MemoryLimitMb == FunctionSettings.DefaultMemoryLimitMb && !allowPrivate ? TakeGeneric() : null;
+        int? inspectPort = _options.InspectFunction == function.Name ? _options.InspectPort : null;
+        var worker = function.Settings.MemoryLimitMb == FunctionSettings.DefaultMemoryLimitMb && !allowPrivate && inspectPort is null ? TakeGeneric() : null;
         TopUpGeneric();
-        worker ??= await StartProcessAsync(function.Settings.MemoryLimitMb, cancellationToken, allowPrivate);
+        if (inspectPort is { } port)
+        {
+            await WaitForPortAsync(port, cancellationToken);
+        }
+
+        worker ??= await StartProcessAsync(function.Settings.MemoryLimitMb, cancellationToken, allowPrivate, inspectPort);
         try
         {
             var functionDir = Path.Combine(worker.Directory, "functions", function.Name);
@@ -200,6 +206,8 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             var env = OpenEnv(function);
             var request = new WorkerLoadRequest(bundle, new WorkerFunctionInfo(function.Id, function.Name, function.AppId, function.Version),
                 env, function.Settings.Bindings);
+            _output.OnWorkerLoading(worker.Id, request.Function);
+            _ = worker.Exited.ContinueWith(_ => _output.OnWorkerExited(worker.Id), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             await worker.LoadAsync(request, _options.LoadTimeout, cancellationToken);
             Interlocked.Increment(ref _loaded);
             return worker;
@@ -315,6 +323,11 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     /// </summary>
     public async Task HandleDeadlineAsync(WorkerProcess worker)
     {
+        if (worker.Inspected)
+        {
+            return; // paused at a breakpoint, most likely: the developer resumes it, not a kill
+        }
+
         bool responsive;
         try
         {
@@ -364,12 +377,39 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         _memoryLimits.Dispose();
     }
 
-    private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken, bool allowPrivate = false)
+    private async Task<WorkerProcess> StartProcessAsync(int memoryLimitMb, CancellationToken cancellationToken, bool allowPrivate = false, int? inspectPort = null)
     {
         var worker = await WorkerProcess.StartAsync(_launch, _memoryLimits, memoryLimitMb, _hostPort, _runAs, _output, _logger, _options.StartTimeout, cancellationToken,
-            (_calls, _callOptions), allowPrivate);
+            (_calls, _callOptions), allowPrivate, inspectPort);
         Interlocked.Increment(ref _started);
         return worker;
+    }
+
+    /// <summary>
+    /// The inspector's port is free once the worker of the version just replaced has exited; a worker started
+    /// before then could not listen on it and would fail its start.
+    /// </summary>
+    private async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
+    {
+        var until = _time.GetUtcNow() + _options.StopGrace + TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+                probe.Stop();
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (_time.GetUtcNow() < until)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                throw new WorkerBootException($"the inspector's port 127.0.0.1:{port} is taken by another process");
+            }
+        }
     }
 
     private WorkerProcess? TakeGeneric()

@@ -172,7 +172,7 @@ public sealed class CliEndToEndTests(CliFixture fixture) : IClassFixture<CliFixt
         await File.WriteAllTextAsync(Path.Combine(empty.Path, "isola.toml"), $"[functions.{name}]\ntimeout = 5\n");
         Assert.Contains("unknown key 'timeout'", (await Cli(empty, "deploy")).Fails(1), StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Combine(empty.Path, "isola.toml"), "");
-        Assert.Contains("BUILD_FAILED: build failed: index.ts:1:", (await Cli(empty, "deploy")).Fails(1), StringComparison.Ordinal);
+        Assert.Contains($"BUILD_FAILED: build failed: functions/{name}/index.ts:1:", (await Cli(empty, "deploy")).Fails(1), StringComparison.Ordinal);
 
         // A function's own error status exits 1 and still prints its body.
         Directory.CreateDirectory(Path.Combine(empty.Path, "functions", name));

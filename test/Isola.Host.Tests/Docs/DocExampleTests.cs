@@ -20,8 +20,9 @@ public sealed partial class DocExampleTests
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
     [InlineData("docs/cli.md", new[] { "published on-order.requested (order-7)\n1\n", "skipped hello: unchanged", "skipped nightly: unchanged", "deployed hello version 2", "rolled back hello to version 1",
-        "Hei from Oslo", "Hallo from Oslo", "applied 001_visits", "one file", "logged in to", "deleted single" })]
-    [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0" })]
+        "Hei from Oslo", "Hallo from Oslo", "applied 001_visits", "one file", "logged in to", "deleted single", "\"hello\": true;" })]
+    [InlineData("docs/js-client.md", new[] { "{\"message\":\"Hello, Ada!\",\"as\":\"anon\"}", "true FUNCTION_NOT_FOUND" })]
+    [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0", "data: {\"function\":\"tasks\",\"version\":1,", "\"msg\":\"task 7\"" })]
     [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true", "listener: {\"type\":\"subscribed\",\"channel\":\"room\",\"replyTo\":\"s1\"}",
         "speaker: {\"replyTo\":\"m1\",\"event\":\"say\",\"data\":{\"sent\":true,\"as\":\"anon\"}}",
         "listener: {\"type\":\"broadcast\",\"channel\":\"room\",\"data\":{\"text\":\"hello\"}}",

@@ -102,6 +102,11 @@ internal static class IsolaSettings
             "`1` gives workers no mount namespace even as root: tmp is a plain folder ([below](#the-worker-sandbox))"),
         Worker("ISOLA_WORKER_USER", OsUser, w => w.RunAsUser, (w, v) => w with { RunAsUser = v },
             "OS user workers run as when the host is root", defaultText: "`nobody`"),
+        Worker("ISOLA_WORKER_INSPECT", Text, w => w.InspectFunction, (w, v) => w with { InspectFunction = v },
+            "local development only (`isola dev --inspect NAME`): workers of the function NAME start with the V8 inspector on " +
+            "127.0.0.1:`ISOLA_WORKER_INSPECT_PORT`, one at a time, and are not killed after a missed deadline", defaultText: "unset"),
+        Worker("ISOLA_WORKER_INSPECT_PORT", WholeNumber(1, 65535), w => w.InspectPort, (w, v) => w with { InspectPort = v },
+            "the inspector's port on 127.0.0.1 (`ISOLA_WORKER_INSPECT`)"),
 
         // Calls from functions to the host (ctx.db).
         Setting.Of("ISOLA_HOST_CALLS_PER_WORKER", WholeNumber(1, 1024), o => o.HostCalls.MaxConcurrentCallsPerWorker,
@@ -191,7 +196,7 @@ internal static class IsolaSettings
     public static IEnumerable<string> UnknownInEnvironment() => Unknown(Environment.GetEnvironmentVariables().Keys.Cast<string>());
 
     /// <summary>Read by the CLI (docs/cli.md), not the node: a shell that has them set still starts a node without a warning.</summary>
-    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY"];
+    public static readonly IReadOnlyList<string> CliVariables = ["ISOLA_URL", "ISOLA_API_KEY", "ISOLA_HOST_DLL"];
 
     /// <summary><c>ISOLA_*</c> names among <paramref name="names"/> that no setting has (a typo, or one from another version).</summary>
     public static IEnumerable<string> Unknown(IEnumerable<string> names) =>

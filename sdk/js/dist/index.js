@@ -1,0 +1,13 @@
+/**
+ * @isola/client: call Isola functions from browsers, Node 20+ and Deno (docs/js-client.md).
+ *
+ * ```ts
+ * import { createClient } from "@isola/client";
+ * const isola = createClient("http://127.0.0.1:8787", { apiKey: ANON_KEY });
+ * const { data, error } = await isola.functions.invoke("hello", { body: { name: "Ada" } });
+ * ```
+ */
+export { createClient, IsolaClient } from "./client.js";
+export { FunctionsError, FunctionsFetchError, FunctionsHttpError, FunctionsRelayError, IsolaError } from "./errors.js";
+export { FunctionsClient } from "./functions.js";
+export { RealtimeClient } from "./realtime.js";

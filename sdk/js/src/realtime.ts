@@ -1,0 +1,309 @@
+import { currentToken, type Connection } from "./connection.js";
+import { IsolaError } from "./errors.js";
+import type { FnArgs, FnResult, TypedFunctionName } from "./registry.js";
+
+/** A WebSocket class: the platform's (browsers, Deno, Node 22+; Node 20 with --experimental-websocket) or one passed in. */
+export type WebSocketClass = new (url: string) => WebSocket;
+
+export interface SendOptions {
+  /** How long to wait for the first reply before rejecting with `NO_REPLY` (a function may answer with nothing). Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** A channel subscription or a live query; `close()` ends it. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+type Frame = Record<string, unknown>;
+
+interface Pending {
+  resolve(frame: Frame): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The app's realtime socket, `/v1/{app}/realtime` (docs/triggers.md "Realtime WebSocket"), opened on first use and
+ * shared by every call. The credential goes in the URL (`?apikey=`, `?access_token=`), as browsers cannot set
+ * headers on a WebSocket. A closed socket is not reopened by itself: the next call opens a new one, and
+ * subscriptions of the old one must be made again (`onClose` says when).
+ */
+export class RealtimeClient {
+  readonly #connection: Connection;
+  readonly #WebSocket: WebSocketClass | undefined;
+  #socket: Promise<WebSocket> | undefined;
+  #connectionId: string | undefined;
+  #nextId = 0;
+  readonly #pending = new Map<string, Pending>();
+  readonly #channels = new Map<string, Set<(data: unknown) => void>>();
+  readonly #live = new Map<string, { onValue(value: unknown): void; onError(error: IsolaError): void }>();
+  readonly #messageHandlers = new Set<(data: unknown) => void>();
+  readonly #closeHandlers = new Set<(code: number, reason: string) => void>();
+
+  constructor(connection: Connection, webSocket?: WebSocketClass) {
+    this.#connection = connection;
+    this.#WebSocket = webSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
+  }
+
+  /** This connection's id (what `ctx.realtime.send` takes), once connected. */
+  get connectionId(): string | undefined {
+    return this.#connectionId;
+  }
+
+  /** Opens the socket now (every other call does it on first use); resolves once the node named the connection. */
+  async connect(): Promise<string> {
+    await this.#open();
+    return this.#connectionId!;
+  }
+
+  /**
+   * Sends `{"event", "data", "id"}`: every function whose websocket trigger names the event runs, as this client.
+   * Resolves with the first reply's data; rejects with an {@link IsolaError} for an error reply (`NO_HANDLER`,
+   * `FUNCTION_ERROR` …) or `NO_REPLY` when none came in time.
+   */
+  async send(event: string, data?: unknown, options: SendOptions = {}): Promise<unknown> {
+    const id = this.#id("m");
+    const socket = await this.#open();
+    // Registered before sending; replies arrive on a later turn of the event loop.
+    const reply = this.#await(id, options.timeoutMs ?? 10_000);
+    socket.send(JSON.stringify({ event, data: data ?? null, id }));
+    const frame = await reply;
+    return frame["data"];
+  }
+
+  /** Receives what functions `ctx.realtime.broadcast(channel, data)`; resolves once subscribed. */
+  async subscribe(channel: string, onMessage: (data: unknown) => void): Promise<Subscription> {
+    let handlers = this.#channels.get(channel);
+    const first = handlers === undefined;
+    if (handlers === undefined) {
+      handlers = new Set();
+      this.#channels.set(channel, handlers);
+    }
+
+    handlers.add(onMessage);
+    if (first) {
+      try {
+        await this.#request({ type: "subscribe", channel });
+      } catch (error) {
+        handlers.delete(onMessage);
+        if (handlers.size === 0 && this.#channels.get(channel) === handlers) {
+          this.#channels.delete(channel);
+        }
+
+        throw error;
+      }
+    }
+
+    return {
+      close: async () => {
+        handlers.delete(onMessage);
+        if (handlers.size === 0 && this.#channels.get(channel) === handlers) {
+          this.#channels.delete(channel);
+          await this.#request({ type: "unsubscribe", channel });
+        }
+      },
+    };
+  }
+
+  /**
+   * A live query: runs the typed query `fn` with `args` as this client and calls `onValue` with its result, then
+   * again whenever a commit changes what it read and the result differs.
+   */
+  async live<Name extends TypedFunctionName>(
+    fn: Name,
+    args: FnArgs<Name>,
+    onValue: (value: FnResult<Name>) => void,
+    onError: (error: IsolaError) => void = () => {},
+  ): Promise<Subscription> {
+    const id = this.#id("q");
+    const socket = await this.#open();
+    const first = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.#live.set(id, {
+        onValue: (value) => {
+          onValue(value as FnResult<Name>);
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
+        },
+        onError: (error) => {
+          if (!settled) {
+            settled = true;
+            this.#live.delete(id);
+            reject(error);
+          } else {
+            onError(error);
+          }
+        },
+      });
+    });
+    socket.send(JSON.stringify({ type: "subscribe", id, fn, args }));
+    await first;
+    return {
+      close: async () => {
+        if (this.#live.delete(id)) {
+          (await this.#open()).send(JSON.stringify({ type: "unsubscribe", id }));
+        }
+      },
+    };
+  }
+
+  /** Frames a function sent to this connection with `ctx.realtime.send(connectionId, data)`; returns a function that stops it. */
+  onMessage(handler: (data: unknown) => void): () => void {
+    this.#messageHandlers.add(handler);
+    return () => this.#messageHandlers.delete(handler);
+  }
+
+  /** Called when the socket closes (the node stopped: 1001, a token expired: 1008 …); returns a function that stops it. */
+  onClose(handler: (code: number, reason: string) => void): () => void {
+    this.#closeHandlers.add(handler);
+    return () => this.#closeHandlers.delete(handler);
+  }
+
+  /** Closes the socket; pending calls reject with `CLOSED`. */
+  async close(): Promise<void> {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) {
+      (await socket.catch(() => undefined))?.close(1000);
+    }
+  }
+
+  #id(prefix: string): string {
+    return `${prefix}${++this.#nextId}`;
+  }
+
+  async #request(message: Frame): Promise<Frame> {
+    const id = this.#id("s");
+    const socket = await this.#open();
+    const reply = this.#await(id, 10_000);
+    socket.send(JSON.stringify({ ...message, id }));
+    return await reply;
+  }
+
+  #await(id: string, timeoutMs: number): Promise<Frame> {
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new IsolaError("NO_REPLY", `no reply to '${id}' within ${timeoutMs} ms`, 0));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+    });
+  }
+
+  #open(): Promise<WebSocket> {
+    this.#socket ??= this.#connect();
+    return this.#socket;
+  }
+
+  async #connect(): Promise<WebSocket> {
+    if (this.#WebSocket === undefined) {
+      throw new Error("no WebSocket class here: pass createClient(url, { WebSocket }) (Node 20 also has one with --experimental-websocket)");
+    }
+
+    const query = new URLSearchParams();
+    if (this.#connection.apiKey !== undefined) {
+      query.set("apikey", this.#connection.apiKey);
+    }
+
+    const token = await currentToken(this.#connection);
+    if (token !== undefined) {
+      query.set("access_token", token);
+    }
+
+    const url = `${this.#connection.url.replace(/^http/, "ws")}/v1/${encodeURIComponent(this.#connection.app)}/realtime` +
+      (query.size > 0 ? `?${query}` : "");
+    const socket = new this.#WebSocket(url);
+    return await new Promise<WebSocket>((resolve, reject) => {
+      socket.onmessage = (event) => {
+        const frame = parse(event.data);
+        if (frame?.["type"] === "connected" && typeof frame["connectionId"] === "string") {
+          this.#connectionId = frame["connectionId"];
+          resolve(socket);
+        } else if (frame !== undefined) {
+          this.#dispatch(frame);
+        }
+      };
+      socket.onerror = () => reject(new IsolaError("CONNECT_FAILED", `could not open ${url.replace(/\?.*/, "")}`, 0));
+      socket.onclose = (event) => {
+        reject(new IsolaError("CLOSED", `the socket closed (${event.code} ${event.reason})`, 0));
+        this.#closed(socket, event.code, event.reason);
+      };
+    });
+  }
+
+  #dispatch(frame: Frame): void {
+    const replyTo = frame["replyTo"];
+    const error = frame["error"] as { code?: string; message?: string } | undefined;
+    if (frame["type"] === "broadcast" && typeof frame["channel"] === "string") {
+      for (const handler of this.#channels.get(frame["channel"]) ?? []) {
+        handler(frame["data"]);
+      }
+    } else if (frame["type"] === "message") {
+      for (const handler of this.#messageHandlers) {
+        handler(frame["data"]);
+      }
+    } else if (frame["type"] === "result" && typeof frame["id"] === "string") {
+      this.#live.get(frame["id"])?.onValue(frame["value"]);
+    } else if (frame["type"] === "error" && typeof frame["id"] === "string" && this.#live.has(frame["id"])) {
+      this.#live.get(frame["id"])!.onError(new IsolaError(error?.code ?? "ERROR", error?.message ?? "", 0));
+    } else if (typeof replyTo === "string" && this.#pending.has(replyTo)) {
+      const pending = this.#pending.get(replyTo)!;
+      this.#pending.delete(replyTo);
+      if (error !== undefined) {
+        pending.reject(new IsolaError(error.code ?? "ERROR", error.message ?? "", 0));
+      } else {
+        pending.resolve(frame);
+      }
+    }
+  }
+
+  #closed(socket: WebSocket, code: number, reason: string): void {
+    if (this.#socket !== undefined) {
+      void this.#socket.then((current) => {
+        if (current === socket) {
+          this.#socket = undefined;
+        }
+      }, () => (this.#socket = undefined));
+    }
+
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id);
+      pending.reject(new IsolaError("CLOSED", `the socket closed (${code} ${reason})`, 0));
+    }
+
+    this.#channels.clear();
+    const live = [...this.#live.values()];
+    this.#live.clear();
+    for (const query of live) {
+      query.onError(new IsolaError("CLOSED", `the socket closed (${code} ${reason})`, 0));
+    }
+
+    for (const handler of this.#closeHandlers) {
+      handler(code, reason);
+    }
+  }
+}
+
+function parse(data: unknown): Frame | undefined {
+  if (typeof data !== "string") {
+    return undefined;
+  }
+
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Frame) : undefined;
+  } catch {
+    return undefined;
+  }
+}
