@@ -139,19 +139,11 @@ internal sealed partial class DevNode : IAsyncDisposable
             _banner.AppendLine(line);
         }
 
-        var match = ServingLine().Match(line);
-        if (match.Success)
+        if (Isola.Cli.Dev.NodeBanner.Read(line, ref _url) is { } ready)
         {
-            _url = new Uri(match.Groups[1].Value);
-        }
-        else if (line.StartsWith("Admin API key", StringComparison.Ordinal) && _url is not null)
-        {
-            _ready.TrySetResult(_url);
+            _ready.TrySetResult(ready);
         }
     }
-
-    [GeneratedRegex(@"^Isola is serving on (http://\S+)")]
-    private static partial Regex ServingLine();
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);

@@ -117,20 +117,11 @@ internal sealed partial class IsolaProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
 
-        var match = ServingLine().Match(line);
-        if (match.Success)
+        if (Isola.Cli.Dev.NodeBanner.Read(line, ref _url) is { } ready)
         {
-            _url = new Uri(match.Groups[1].Value);
-        }
-        else if (line.StartsWith("Admin API key", StringComparison.Ordinal) && _url is not null)
-        {
-            // The last line of the start banner: ready, and everything it prints is in Output.
-            _ready.TrySetResult(_url);
+            _ready.TrySetResult(ready);
         }
     }
-
-    [GeneratedRegex(@"^Isola is serving on (http://\S+)")]
-    private static partial Regex ServingLine();
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
