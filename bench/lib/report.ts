@@ -27,6 +27,8 @@ interface WrkRun {
   url: string;
   rawFile: string;
   wrk: WrkFigures | null;
+  /** Throughput runs: CPU ticks each process role of the target used during the run (from /proc/<pid>/stat). */
+  cpu?: { clkTck: number; ticks: Record<string, number> } | null;
   raw?: string;
 }
 
@@ -146,6 +148,25 @@ function summarize(target: Target): ServerSummary {
 
 const servers = Object.fromEntries(TARGETS.map((t) => [t, summarize(t)])) as Record<Target, ServerSummary>;
 
+/** µs of CPU per request by process role (median over the throughput runs), and their sum. */
+interface CpuSummary {
+  totalUs: number | null;
+  roles: Record<string, number>;
+  runs: number;
+}
+function cpuPerRequest(target: Target): CpuSummary {
+  const measured = runs.filter((r) => r.target === target && r.mode === "throughput" && r.wrk && r.wrk.requests > 0 && r.cpu);
+  const perRun = measured.map((r) =>
+    Object.fromEntries(Object.entries(r.cpu!.ticks).map(([role, ticks]) => [role, (ticks * 1e6) / r.cpu!.clkTck / r.wrk!.requests]))
+  );
+  const roles: Record<string, number> = {};
+  for (const role of new Set(perRun.flatMap((run) => Object.keys(run)))) roles[role] = median(perRun.map((run) => run[role] ?? 0))!;
+  const totals = perRun.map((run) => Object.values(run).reduce((a, b) => a + b, 0));
+  return { totalUs: median(totals), roles, runs: measured.length };
+}
+const CPU_TARGETS: Target[] = ["isola", "isola-pk", "isola-typed", "csharp-hop", "deno", "workerd"];
+const cpu = Object.fromEntries(CPU_TARGETS.map((t) => [t, cpuPerRequest(t)])) as Record<string, CpuSummary>;
+
 interface ColdStartFile {
   samples: {
     name: string;
@@ -244,6 +265,26 @@ for (const [target, floor] of [["csharp-hop", 0.90], ["deno", 0.42], ["workerd",
     budget: `>=${floor.toFixed(2)}`,
     verdict: ratio === null ? "SKIP" : ratio >= floor ? "PASS" : "FAIL",
     note: problem ?? `c=50, median of ${servers.isola.throughput.rps.length} runs`,
+  });
+}
+
+// P10: CPU per warm hello request, Isola's host + workers + PostgreSQL against the C# hop + its Deno.
+{
+  const problem = loadProblem("isola", "throughput") ?? loadProblem("csharp-hop", "throughput");
+  const isola = cpu.isola.totalUs;
+  const baseline = cpu["csharp-hop"].totalUs;
+  const ratio = problem === null && isola !== null && baseline ? isola / baseline : null;
+  const parts = (s: CpuSummary) => Object.entries(s.roles).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(", ");
+  budgets.push({
+    id: "P10",
+    what: "CPU per warm hello request vs the C# hop + its Deno",
+    unit: "µs",
+    isola: problem ? null : isola,
+    baseline,
+    compared: ratio,
+    budget: "<=1.20x",
+    verdict: ratio === null ? "SKIP" : ratio <= 1.2 ? "PASS" : "FAIL",
+    note: problem ?? `c=50, utime+stime from /proc per process, median of ${cpu.isola.runs} runs; Isola: ${parts(cpu.isola)}; hop: ${parts(cpu["csharp-hop"])}`,
   });
 }
 
@@ -377,11 +418,12 @@ const date = new Date().toISOString();
 const fmt = (value: number | null, unit: string): string => {
   if (value === null) return "n/a";
   if (unit === "req/s" || unit === "events/s") return value.toFixed(0);
+  if (unit === "µs") return value.toFixed(1) + "µs";
   return value < 10 ? value.toFixed(3) + "ms" : value.toFixed(1) + "ms";
 };
 const fmtCompared = (b: Budget): string => {
   if (b.compared === null) return "n/a";
-  return b.unit === "req/s" ? b.compared.toFixed(2) : (b.compared >= 0 ? "+" : "") + b.compared.toFixed(3) + "ms";
+  return b.unit === "req/s" || b.unit === "µs" ? b.compared.toFixed(2) : (b.compared >= 0 ? "+" : "") + b.compared.toFixed(3) + "ms";
 };
 
 // P6: what ctx.db's `select 1` adds to a function at p50, over what the same query adds to the C#
@@ -524,7 +566,7 @@ const realtimeLine = realtime === null
 
 const lines = budgets.map((b) => {
   const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
-  if (b.unit === "req/s") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
+  if (b.unit === "req/s" || b.unit === "µs") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
   else if (b.baseline !== null) parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `diff=${fmtCompared(b)}`);
   parts.push(`budget=${b.budget}`, b.verdict);
   return `${parts.join(" ")}  (${b.what}; ${b.note})`;
@@ -550,6 +592,14 @@ const table = [
       ok ? cell(s.latency.medianP99Ms, 3) : "n/a"
     } |`;
   }),
+  "",
+  "CPU per request at c=50 (µs of user + system time per request, from `/proc/<pid>/stat` before and after each throughput run; median of the runs):",
+  "",
+  "| server | total µs | by process |",
+  "|---|---:|---|",
+  ...CPU_TARGETS.filter((t) => cpu[t].totalUs !== null && (!ISOLA_TARGETS.includes(t) && t !== "isola-typed" || isolaStatus === "ok")).map((t) =>
+    `| ${LABELS[t]} | ${cell(cpu[t].totalUs, 1)} | ${Object.entries(cpu[t].roles).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(", ")} |`
+  ),
   "",
   "| budget | what | Isola | baseline | ratio / diff | budget | verdict |",
   "|---|---|---:|---:|---:|---|---|",
@@ -579,6 +629,7 @@ const report = {
   },
   isola: { status: isolaStatus, error: isolaStatus === "ok" ? null : isolaError },
   servers,
+  cpuPerRequestUs: cpu,
   coldStart: coldStart && {
     ...coldStart,
     p50Ms: percentile(coldStart.samples.filter((s) => s.coldStartMs !== null).map((s) => s.coldStartMs!), 50),
