@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using Isola.Host.Api;
 using Isola.Host.Auth;
 using Isola.Host.Errors;
@@ -9,6 +10,7 @@ using Isola.Host.Invocations;
 using Isola.Host.Observability;
 using Isola.Host.Workers;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Isola.Host.Gateway;
 
@@ -161,10 +163,8 @@ internal sealed partial class InvocationForwarder(
         }
 
         request.Headers.Host = http.Request.Host.Value;
-        foreach (var (name, value) in Envelope(http, route, function, caller, invocationId, deadlineAt, capability))
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
+        request.Headers.TryAddWithoutValidation("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
+        FunctionInvoker.AddEnvelope(request.Headers, invocationId, Origin(http), route.Subpath, deadlineAt, caller, capability, TriggerKind.Http);
 
         using var response = await worker.Invoker.SendAsync(request, cancellationToken);
         if (await FunctionInvoker.ReadRuntimeErrorAsync(response, outcome, cancellationToken))
@@ -178,8 +178,8 @@ internal sealed partial class InvocationForwarder(
         }
 
         http.Response.StatusCode = (int)response.StatusCode;
-        CopyHeaders(response.Headers, http.Response.Headers);
-        CopyHeaders(response.Content.Headers, http.Response.Headers);
+        CopyHeaders(response.Headers.NonValidated, http.Response.Headers);
+        CopyHeaders(response.Content.Headers.NonValidated, http.Response.Headers);
         if (response.StatusCode >= HttpStatusCode.InternalServerError)
         {
             outcome.ErrorCode = ErrorCodes.FunctionStatus;
@@ -216,12 +216,13 @@ internal sealed partial class InvocationForwarder(
         }
 
         yield return new("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
-        foreach (var pair in FunctionInvoker.Envelope(invocationId, $"{http.Request.Scheme}://{http.Request.Host}", route.Subpath, deadlineAt, caller, capability,
-            TriggerKind.Http))
+        foreach (var pair in FunctionInvoker.Envelope(invocationId, Origin(http), route.Subpath, deadlineAt, caller, capability, TriggerKind.Http))
         {
             yield return pair;
         }
     }
+
+    private static string Origin(HttpContext http) => string.Concat(http.Request.Scheme, "://", http.Request.Host.Value);
 
     private async Task FailAsync(HttpContext http, DeployedFunction function, WorkerProcess? worker, Exception ex, bool deadlinePassed, InvocationProgress outcome)
     {
@@ -249,13 +250,14 @@ internal sealed partial class InvocationForwarder(
         await ErrorResponse.WriteAsync(http, status, code, message);
     }
 
-    private static void CopyHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to)
+    /// <summary>The worker's response headers as it sent them: no parsing into typed values and back (the hop's way too).</summary>
+    private static void CopyHeaders(HttpHeadersNonValidated from, IHeaderDictionary to)
     {
         foreach (var (name, values) in from)
         {
             if (ForwardedHeaders.ShouldReturn(name))
             {
-                to[name] = values.ToArray();
+                to[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
             }
         }
     }

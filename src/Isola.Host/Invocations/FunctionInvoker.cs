@@ -62,10 +62,7 @@ internal sealed partial class FunctionInvoker(
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
             request.Headers.Host = new Uri(publicUrl.Value).Authority;
-            foreach (var (name, value) in Envelope(invocationId, publicUrl.Value, "", deadlineAt, invocation.Caller, capability, invocation.Trigger))
-            {
-                request.Headers.TryAddWithoutValidation(name, value);
-            }
+            AddEnvelope(request.Headers, invocationId, publicUrl.Value, "", deadlineAt, invocation.Caller, capability, invocation.Trigger);
 
             using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
             if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
@@ -149,18 +146,31 @@ internal sealed partial class FunctionInvoker(
     public void ReleaseCapability(string capability, WorkerProcess worker) => capabilities.Release(capability, worker.Id);
 
     /// <summary>The invocation envelope of runtime/PROTOCOL.md.</summary>
-    public static IEnumerable<KeyValuePair<string, string>> Envelope(string invocationId, string origin, string subpath, DateTimeOffset deadlineAt, Caller caller,
+    public static KeyValuePair<string, string>[] Envelope(string invocationId, string origin, string subpath, DateTimeOffset deadlineAt, Caller caller,
         string capability, TriggerKind trigger)
     {
-        yield return new(WorkerProtocol.InvocationIdHeader, invocationId);
-        yield return new(WorkerProtocol.OriginHeader, origin);
-        yield return new(WorkerProtocol.SubpathHeader, subpath);
-        yield return new(WorkerProtocol.DeadlineHeader, deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        yield return new(WorkerProtocol.CallerHeader, caller.EnvelopeJson);
-        yield return new(WorkerProtocol.CapabilityHeader, capability);
+        var headers = new KeyValuePair<string, string>[trigger == TriggerKind.Http ? 6 : 7];
+        headers[0] = new(WorkerProtocol.InvocationIdHeader, invocationId);
+        headers[1] = new(WorkerProtocol.OriginHeader, origin);
+        headers[2] = new(WorkerProtocol.SubpathHeader, subpath);
+        headers[3] = new(WorkerProtocol.DeadlineHeader, deadlineAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        headers[4] = new(WorkerProtocol.CallerHeader, caller.EnvelopeJson);
+        headers[5] = new(WorkerProtocol.CapabilityHeader, capability);
         if (trigger != TriggerKind.Http)
         {
-            yield return new(WorkerProtocol.TriggerHeader, trigger.Name());
+            headers[6] = new(WorkerProtocol.TriggerHeader, trigger.Name());
+        }
+
+        return headers;
+    }
+
+    /// <summary><see cref="Envelope"/> written into a request's headers unvalidated: the values are ours.</summary>
+    public static void AddEnvelope(HttpRequestHeaders headers, string invocationId, string origin, string subpath, DateTimeOffset deadlineAt, Caller caller,
+        string capability, TriggerKind trigger)
+    {
+        foreach (var (name, value) in Envelope(invocationId, origin, subpath, deadlineAt, caller, capability, trigger))
+        {
+            headers.TryAddWithoutValidation(name, value);
         }
     }
 
@@ -170,13 +180,13 @@ internal sealed partial class FunctionInvoker(
     /// </summary>
     public static async Task<bool> ReadRuntimeErrorAsync(HttpResponseMessage response, InvocationProgress outcome, CancellationToken cancellationToken)
     {
-        if (!response.Headers.TryGetValues(WorkerProtocol.ErrorHeader, out var errorCodes))
+        if (!response.Headers.NonValidated.TryGetValues(WorkerProtocol.ErrorHeader, out var errorCodes))
         {
             return false;
         }
 
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        outcome.ErrorCode = errorCodes.First();
+        outcome.ErrorCode = errorCodes.ToString();
         try
         {
             using var document = JsonDocument.Parse(body);
