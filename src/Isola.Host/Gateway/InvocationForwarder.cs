@@ -72,8 +72,9 @@ internal sealed partial class InvocationForwarder(
         var outcome = new InvocationProgress();
         WorkerLease? lease = null;
         invoker.Begin(invocationId);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), invoker.Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
+        // One source per request: the deadline's timer, also cancelled when the client goes away (no linked source).
+        using var linked = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), invoker.Time);
+        using var onAbort = http.RequestAborted.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linked);
         try
         {
             lease = await invoker.AcquireAsync(function, linked.Token);
@@ -113,7 +114,7 @@ internal sealed partial class InvocationForwarder(
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
         {
-            await FailAsync(http, function, lease?.Worker, ex, deadline.IsCancellationRequested, outcome);
+            await FailAsync(http, function, lease?.Worker, ex, deadlinePassed: linked.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested, outcome);
         }
         catch (OperationCanceledException)
         {

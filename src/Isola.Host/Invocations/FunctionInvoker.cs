@@ -46,8 +46,9 @@ internal sealed partial class FunctionInvoker(
         var body = JsonSerializer.SerializeToUtf8Bytes(invocation.Payload);
         var path = "/";
         recorder.Begin(invocationId);
-        using var deadline = new CancellationTokenSource(Max(deadlineAt - started, TimeSpan.Zero), time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        // One source: the deadline's timer, also cancelled when the node stops (no linked source).
+        using var linked = new CancellationTokenSource(Max(deadlineAt - started, TimeSpan.Zero), time);
+        using var onStop = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linked);
         byte[] responseBody = [];
         string? contentType = null;
         try
@@ -85,7 +86,7 @@ internal sealed partial class FunctionInvoker(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var (status, code, message) = await ClassifyAsync(function, lease?.Worker, ex, deadline.IsCancellationRequested);
+            var (status, code, message) = await ClassifyAsync(function, lease?.Worker, ex, deadlinePassed: linked.IsCancellationRequested);
             outcome.Status = status;
             outcome.ErrorCode = code;
             outcome.ErrorMessage ??= message;
