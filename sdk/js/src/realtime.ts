@@ -1,6 +1,6 @@
 import { currentToken, type Connection } from "./connection.js";
 import { IsolaError } from "./errors.js";
-import type { FnArgs, FnResult, TypedFunctionName } from "./registry.js";
+import type { FnArgs, FnResult, TypedQueryName } from "./registry.js";
 
 /** A WebSocket class: the platform's (browsers, Deno, Node 22+; Node 20 with --experimental-websocket) or one passed in. */
 export type WebSocketClass = new (url: string) => WebSocket;
@@ -109,7 +109,7 @@ export class RealtimeClient {
    * A live query: runs the typed query `fn` with `args` as this client and calls `onValue` with its result, then
    * again whenever a commit changes what it read and the result differs.
    */
-  async live<Name extends TypedFunctionName>(
+  async live<Name extends TypedQueryName>(
     fn: Name,
     args: FnArgs<Name>,
     onValue: (value: FnResult<Name>) => void,
