@@ -34,7 +34,9 @@ export declare class RealtimeClient {
     subscribe(channel: string, onMessage: (data: unknown) => void): Promise<Subscription>;
     /**
      * A live query: runs the typed query `fn` with `args` as this client and calls `onValue` with its result, then
-     * again whenever a commit changes what it read and the result differs.
+     * again whenever a commit changes what it read and the result differs. Rejects with an {@link IsolaError} when the
+     * node refuses it (`FUNCTION_NOT_FOUND`, `INVALID_ARGS`, `AUTH_REQUIRED` …); a later run's error goes to `onError`.
+     * `close()` resolves once the node has confirmed: no value arrives after it.
      */
     live<Name extends TypedQueryName>(fn: Name, args: FnArgs<Name>, onValue: (value: FnResult<Name>) => void, onError?: (error: IsolaError) => void): Promise<Subscription>;
     /** Frames a function sent to this connection with `ctx.realtime.send(connectionId, data)`; returns a function that stops it. */
