@@ -35,6 +35,11 @@ export interface Definition {
   schema: Schema;
   /** Checks an argument object; null when it is fine. */
   check(args: unknown): Problem | null;
+  /**
+   * What the handler returns, when the definition declares `returns`; absent otherwise (and in definitions made by
+   * copies of the module older than `returns`).
+   */
+  returns?: { schema: Schema; check(value: unknown): Problem | null };
   handler(ctx: unknown, args: unknown): unknown;
 }
 

@@ -2,7 +2,7 @@
 // The worker runtime (runtime/src/typed.ts) runs the handler: it validates the arguments first,
 // wraps a mutation in one transaction and a query in a read-only one, and builds `ctx`.
 import { type AuthMode, DEFINITION_KEY, type Definition, type FunctionError, type FunctionKind } from "./contract.ts";
-import { type Fields, type ObjectOf, ObjectValidator } from "./validators.ts";
+import { type Fields, type ObjectOf, ObjectValidator, type Validator } from "./validators.ts";
 
 /** `ctx.auth`: who called. Under "user" and "admin" a signed-in user's id is certain. */
 export interface Auth<M extends AuthMode> {
@@ -125,6 +125,13 @@ interface Options<F extends Fields, M extends AuthMode> {
   args?: F;
 }
 
+/**
+ * `returns`: what the handler returns, as a validator. It types the handler's return and the generated clients'
+ * result (`isola types generate`), and the runtime checks the value before answering (a mutation's before it
+ * commits); left out, the result is whatever the handler returns, `unknown` to generated clients.
+ */
+type Returning<R> = { returns?: Validator<R, boolean> };
+
 /** What `query()` returns: the module's default export. `Args` and `Result` type generated clients. */
 export interface Registered<K extends FunctionKind, Args, Result> {
   readonly kind: K;
@@ -133,12 +140,19 @@ export interface Registered<K extends FunctionKind, Args, Result> {
   readonly _result?: Result;
 }
 
-function define<K extends FunctionKind>(kind: K, options: Options<Fields, AuthMode>, handler: (ctx: never, args: never) => unknown): Registered<K, never, never> {
-  const { auth, internal, args } = options;
+function define<K extends FunctionKind>(
+  kind: K,
+  options: Options<Fields, AuthMode> & Returning<unknown>,
+  handler: (ctx: never, args: never) => unknown,
+): Registered<K, never, never> {
+  const { auth, internal, args, returns } = options;
   if (auth !== undefined && !["user", "public", "guest", "admin"].includes(auth)) {
     throw new TypeError(`${kind}({auth}): auth must be "user", "public", "guest" or "admin", not ${JSON.stringify(auth)}`);
   }
   if (typeof handler !== "function") throw new TypeError(`${kind}({handler}): handler must be a function`);
+  if (returns !== undefined && !(typeof returns?.check === "function" && typeof returns.describe === "function")) {
+    throw new TypeError(`${kind}({returns}): returns must be a validator such as v.object({...})`);
+  }
   const validator = new ObjectValidator(args ?? {});
   const definition: Definition = {
     kind,
@@ -146,6 +160,7 @@ function define<K extends FunctionKind>(kind: K, options: Options<Fields, AuthMo
     internal: internal === true,
     schema: validator.describe(),
     check: (value) => validator.check(value, ""),
+    ...(returns === undefined ? {} : { returns: { schema: returns.describe(), check: (value: unknown) => returns.check(value, "result") } }),
     handler: handler as (ctx: unknown, args: unknown) => unknown,
   };
   return Object.freeze({ kind, [DEFINITION_KEY]: definition }) as Registered<K, never, never>;
@@ -153,21 +168,21 @@ function define<K extends FunctionKind>(kind: K, options: Options<Fields, AuthMo
 
 /** A read-only function; clients can also subscribe to it (live queries). */
 export function query<F extends Fields = Record<never, never>, M extends AuthMode = "user", R = unknown>(
-  definition: Options<F, M> & { handler(ctx: QueryCtx<M>, args: ObjectOf<F>): R | Promise<R> },
+  definition: Options<F, M> & Returning<R> & { handler(ctx: QueryCtx<M>, args: ObjectOf<F>): R | Promise<R> },
 ): Registered<"query", ObjectOf<F>, Awaited<R>> {
   return define("query", definition, definition.handler) as Registered<"query", ObjectOf<F>, Awaited<R>>;
 }
 
 /** A function that writes, as one transaction: a throw rolls every write back. */
 export function mutation<F extends Fields = Record<never, never>, M extends AuthMode = "user", R = unknown>(
-  definition: Options<F, M> & { handler(ctx: MutationCtx<M>, args: ObjectOf<F>): R | Promise<R> },
+  definition: Options<F, M> & Returning<R> & { handler(ctx: MutationCtx<M>, args: ObjectOf<F>): R | Promise<R> },
 ): Registered<"mutation", ObjectOf<F>, Awaited<R>> {
   return define("mutation", definition, definition.handler) as Registered<"mutation", ObjectOf<F>, Awaited<R>>;
 }
 
 /** A function with side effects outside the database; not transactional. */
 export function action<F extends Fields = Record<never, never>, M extends AuthMode = "user", R = unknown>(
-  definition: Options<F, M> & { handler(ctx: ActionCtx<M>, args: ObjectOf<F>): R | Promise<R> },
+  definition: Options<F, M> & Returning<R> & { handler(ctx: ActionCtx<M>, args: ObjectOf<F>): R | Promise<R> },
 ): Registered<"action", ObjectOf<F>, Awaited<R>> {
   return define("action", definition, definition.handler) as Registered<"action", ObjectOf<F>, Awaited<R>>;
 }

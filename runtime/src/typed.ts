@@ -21,10 +21,34 @@ export interface TypedDescription {
   auth: Definition["auth"];
   internal: boolean;
   args: Schema;
+  /** The `returns` validator's schema; null when the definition declares none. */
+  returns: Schema | null;
 }
 
 export function describe(definition: Definition): TypedDescription {
-  return { kind: definition.kind, auth: definition.auth, internal: definition.internal, args: definition.schema };
+  return {
+    kind: definition.kind,
+    auth: definition.auth,
+    internal: definition.internal,
+    args: definition.schema,
+    returns: definition.returns?.schema ?? null,
+  };
+}
+
+/** A handler returned what its `returns` validator refuses: the function's bug, so a 500, and a mutation rolls back. */
+class ResultError extends Error {
+  constructor(name: string, message: string) {
+    super(`${name} returned a value its returns validator refuses: ${message}`);
+    this.name = "ResultError";
+  }
+}
+
+/** The handler's value, checked against `returns` when the definition declares it. */
+async function checkedResult(definition: Definition, fn: FunctionInfo, value: Promise<unknown> | unknown): Promise<unknown> {
+  const result = await value;
+  const problem = definition.returns?.check(result === undefined ? null : result);
+  if (problem) throw new ResultError(fn.name, problem.message);
+  return result;
 }
 
 /** Attempts of a mutation that keeps failing on serialization or a deadlock, the first included. */
@@ -110,7 +134,7 @@ async function run(definition: Definition, inv: Invocation, env: Record<string, 
       runMutation: runner(capability, "mutation"),
       waitUntil,
     };
-    return await definition.handler(ctx, args);
+    return await checkedResult(definition, fn, definition.handler(ctx, args));
   }
 
   const mode = definition.kind === "query" ? "read" : "write";
@@ -127,7 +151,7 @@ async function run(definition: Definition, inv: Invocation, env: Record<string, 
     }
     let committed = false;
     try {
-      const value = await definition.handler(ctx, args);
+      const value = await checkedResult(definition, fn, definition.handler(ctx, args));
       await caller.commit();
       committed = true;
       await service.commit();

@@ -48,6 +48,19 @@ Deno.test("a definition carries its kind, auth, internal flag and argument schem
   assert(thrown.includes("auth must be"), thrown);
 });
 
+Deno.test("returns: its schema and check are in the definition; left out, there are none", () => {
+  const definition = definitionOf(query({ args: {}, returns: v.object({ id: v.string() }), handler: () => ({ id: "a" }) }))!;
+  assertEquals(definition.returns?.schema, { type: "object", fields: { id: { type: "string" } } });
+  assertEquals(definition.returns?.check({ id: "a" }), null);
+  assertEquals(definition.returns?.check({ id: 1 })?.message, "result.id: expected string, got number");
+  assertEquals(definition.returns?.check(null)?.message, "result: expected object, got null");
+  assertEquals(definitionOf(query({ handler: () => 1 }))!.returns, undefined);
+  let thrown = "";
+  // @ts-expect-error returns takes a validator
+  try { query({ returns: "string", handler: () => "x" }); } catch (e) { thrown = String(e); }
+  assert(thrown.includes("returns must be a validator"), thrown);
+});
+
 Deno.test("ctx.error's errors are recognised whichever copy of the module made them", () => {
   assertEquals(functionErrorOf(new FunctionError("NOPE", "no")), { code: "NOPE", message: "no" });
   assertEquals(functionErrorOf(new Error("plain")), null);
@@ -92,4 +105,14 @@ Deno.test("handler types: args from the validators, ctx.auth.userId a string onl
       return { admin, issues, rows, viaQuery: await ctx.runQuery("listIssues", {}) };
     },
   });
+
+  // returns types the handler's return, and the result generated clients see.
+  const typedResult = query({ returns: v.array(v.int()), handler: () => [1, 2] });
+  const result: number[] | undefined = typedResult._result;
+  mutation({
+    returns: v.object({ id: v.string() }),
+    // @ts-expect-error the handler must return what returns accepts
+    handler: async () => ({ id: 1 }),
+  });
+  assert(result === undefined); // a phantom: only its type exists
 });

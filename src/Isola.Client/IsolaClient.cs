@@ -123,7 +123,12 @@ public sealed class IsolaClient : IDisposable
             }
         }
 
-        Authorize(request);
+        // The caller's own credentials (a user's token), or none, instead of the client's key.
+        if (!options.Anonymous && !options.Headers.ContainsKey("Authorization"))
+        {
+            Authorize(request);
+        }
+
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         var headers = response.Headers.Concat(response.Content.Headers)

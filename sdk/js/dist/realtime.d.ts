@@ -1,6 +1,6 @@
 import { type Connection } from "./connection.js";
 import { IsolaError } from "./errors.js";
-import type { FnArgs, FnResult, TypedFunctionName } from "./registry.js";
+import type { FnArgs, FnResult, TypedQueryName } from "./registry.js";
 /** A WebSocket class: the platform's (browsers, Deno, Node 22+; Node 20 with --experimental-websocket) or one passed in. */
 export type WebSocketClass = new (url: string) => WebSocket;
 export interface SendOptions {
@@ -34,9 +34,11 @@ export declare class RealtimeClient {
     subscribe(channel: string, onMessage: (data: unknown) => void): Promise<Subscription>;
     /**
      * A live query: runs the typed query `fn` with `args` as this client and calls `onValue` with its result, then
-     * again whenever a commit changes what it read and the result differs.
+     * again whenever a commit changes what it read and the result differs. Rejects with an {@link IsolaError} when the
+     * node refuses it (`FUNCTION_NOT_FOUND`, `INVALID_ARGS`, `AUTH_REQUIRED` …); a later run's error goes to `onError`.
+     * `close()` resolves once the node has confirmed: no value arrives after it.
      */
-    live<Name extends TypedFunctionName>(fn: Name, args: FnArgs<Name>, onValue: (value: FnResult<Name>) => void, onError?: (error: IsolaError) => void): Promise<Subscription>;
+    live<Name extends TypedQueryName>(fn: Name, args: FnArgs<Name>, onValue: (value: FnResult<Name>) => void, onError?: (error: IsolaError) => void): Promise<Subscription>;
     /** Frames a function sent to this connection with `ctx.realtime.send(connectionId, data)`; returns a function that stops it. */
     onMessage(handler: (data: unknown) => void): () => void;
     /** Called when the socket closes (the node stopped: 1001, a token expired: 1008 …); returns a function that stops it. */

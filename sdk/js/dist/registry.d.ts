@@ -4,7 +4,10 @@
  * ```ts
  * declare module "@isola/client" {
  *   interface FunctionNameRegistry { hello: true }
- *   interface TypedFunctionRegistry { createMessage: { args: { roomId: string; body: string }; result: string } }
+ *   interface TypedFunctionRegistry {
+ *     createMessage: { kind: "mutation"; args: { roomId: string; body: string }; result: { id: string } };
+ *     listMessages: { kind: "query"; args: { roomId: string }; result: unknown };
+ *   }
  * }
  * ```
  *
@@ -18,6 +21,12 @@ export interface TypedFunctionRegistry {
 export type FunctionName = keyof FunctionNameRegistry extends never ? string : keyof FunctionNameRegistry & string;
 /** A typed function's name (`callFn`, `realtime.live`). */
 export type TypedFunctionName = keyof TypedFunctionRegistry extends never ? string : keyof TypedFunctionRegistry & string;
+/** A typed query's name (`realtime.live` subscribes to queries only); entries without a `kind` count as queries. */
+export type TypedQueryName = keyof TypedFunctionRegistry extends never ? string : {
+    [Name in keyof TypedFunctionRegistry]: TypedFunctionRegistry[Name] extends {
+        kind: "mutation" | "action";
+    } ? never : Name;
+}[keyof TypedFunctionRegistry] & string;
 /** What a typed function takes. */
 export type FnArgs<Name extends string> = Name extends keyof TypedFunctionRegistry ? TypedFunctionRegistry[Name] extends {
     args: infer Args;

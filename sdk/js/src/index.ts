@@ -12,4 +12,4 @@ export type { AccessToken } from "./connection.js";
 export { FunctionsError, FunctionsFetchError, FunctionsHttpError, FunctionsRelayError, IsolaError } from "./errors.js";
 export { FunctionsClient, type InvokeBody, type InvokeOptions, type InvokeResult } from "./functions.js";
 export { RealtimeClient, type SendOptions, type Subscription, type WebSocketClass } from "./realtime.js";
-export type { FnArgs, FnResult, FunctionName, FunctionNameRegistry, TypedFunctionName, TypedFunctionRegistry } from "./registry.js";
+export type { FnArgs, FnResult, FunctionName, FunctionNameRegistry, TypedFunctionName, TypedFunctionRegistry, TypedQueryName } from "./registry.js";

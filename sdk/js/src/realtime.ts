@@ -1,6 +1,6 @@
 import { currentToken, type Connection } from "./connection.js";
 import { IsolaError } from "./errors.js";
-import type { FnArgs, FnResult, TypedFunctionName } from "./registry.js";
+import type { FnArgs, FnResult, TypedQueryName } from "./registry.js";
 
 /** A WebSocket class: the platform's (browsers, Deno, Node 22+; Node 20 with --experimental-websocket) or one passed in. */
 export type WebSocketClass = new (url: string) => WebSocket;
@@ -107,9 +107,11 @@ export class RealtimeClient {
 
   /**
    * A live query: runs the typed query `fn` with `args` as this client and calls `onValue` with its result, then
-   * again whenever a commit changes what it read and the result differs.
+   * again whenever a commit changes what it read and the result differs. Rejects with an {@link IsolaError} when the
+   * node refuses it (`FUNCTION_NOT_FOUND`, `INVALID_ARGS`, `AUTH_REQUIRED` …); a later run's error goes to `onError`.
+   * `close()` resolves once the node has confirmed: no value arrives after it.
    */
-  async live<Name extends TypedFunctionName>(
+  async live<Name extends TypedQueryName>(
     fn: Name,
     args: FnArgs<Name>,
     onValue: (value: FnResult<Name>) => void,
@@ -141,9 +143,13 @@ export class RealtimeClient {
     socket.send(JSON.stringify({ type: "subscribe", id, fn, args }));
     await first;
     return {
+      // Resolves on the node's {"type": "unsubscribed"}: no value is pushed after it.
       close: async () => {
         if (this.#live.delete(id)) {
-          (await this.#open()).send(JSON.stringify({ type: "unsubscribe", id }));
+          const socket = await this.#open();
+          const unsubscribed = this.#await(unsubscribedKey(id), 10_000);
+          socket.send(JSON.stringify({ type: "unsubscribe", id }));
+          await unsubscribed;
         }
       },
     };
@@ -255,6 +261,10 @@ export class RealtimeClient {
       }
     } else if (frame["type"] === "result" && typeof frame["id"] === "string") {
       this.#live.get(frame["id"])?.onValue(frame["value"]);
+    } else if (frame["type"] === "unsubscribed" && typeof frame["id"] === "string" && this.#pending.has(unsubscribedKey(frame["id"]))) {
+      const pending = this.#pending.get(unsubscribedKey(frame["id"]))!;
+      this.#pending.delete(unsubscribedKey(frame["id"]));
+      pending.resolve(frame);
     } else if (frame["type"] === "error" && typeof frame["id"] === "string" && this.#live.has(frame["id"])) {
       this.#live.get(frame["id"])!.onError(new IsolaError(error?.code ?? "ERROR", error?.message ?? "", 0));
     } else if (typeof replyTo === "string" && this.#pending.has(replyTo)) {
@@ -293,6 +303,11 @@ export class RealtimeClient {
       handler(code, reason);
     }
   }
+}
+
+/** Where a live query's `close()` waits for its `unsubscribed` frame, apart from replies (keyed by their `replyTo`). */
+function unsubscribedKey(id: string): string {
+  return `unsubscribed:${id}`;
 }
 
 function parse(data: unknown): Frame | undefined {

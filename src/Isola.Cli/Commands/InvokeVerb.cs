@@ -7,8 +7,8 @@ using Isola.Client;
 namespace Isola.Cli.Commands;
 
 /// <summary>
-/// <c>isola invoke NAME [METHOD] [BODY] [-H k:v]</c> (MolnOS's form): calls the function with the CLI's key (as the
-/// service role) and prints its answer; a typed function gets BODY as its arguments at <c>/api/fn</c>. A status of 400
+/// <c>isola invoke NAME [METHOD] [BODY] [-H k:v] [--anonymous]</c> (MolnOS's form): calls the function with the CLI's
+/// key (as the service role), a user's token given as <c>-H 'Authorization: Bearer …'</c>, or nothing, and prints its answer; a typed function gets BODY as its arguments at <c>/api/fn</c>. A status of 400
 /// or more exits 1, with Isola's code when Isola answered.
 /// </summary>
 internal static class InvokeVerb
@@ -21,11 +21,12 @@ internal static class InvokeVerb
         var rest = new Argument<string[]>("method-and-body") { Description = "[METHOD] [BODY]; BODY may be @file or - for stdin", Arity = new ArgumentArity(0, 2) };
         var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value' (repeatable)", AllowMultipleArgumentsPerToken = false };
         var path = new Option<string?>("--path") { Description = "A sub-path after the function's URL, e.g. /users/7?active=1" };
-        var command = new Command("invoke", "Call a function and print its answer") { name, rest, headers, path };
+        var anonymous = new Option<bool>("--anonymous") { Description = "Call with no credentials, as a browser without a token (-H 'Authorization: Bearer TOKEN' calls as a user)" };
+        var command = new Command("invoke", "Call a function and print its answer") { name, rest, headers, path, anonymous };
         return command.WithAction(async (context, cancellationToken) =>
         {
             var (method, body) = MethodAndBody(context.Get(rest) ?? []);
-            var options = new InvokeOptions { Method = new HttpMethod(method ?? (body is null ? "GET" : "POST")), Path = context.Get(path) };
+            var options = new InvokeOptions { Method = new HttpMethod(method ?? (body is null ? "GET" : "POST")), Path = context.Get(path), Anonymous = context.Get(anonymous) };
             if (body is not null)
             {
                 var bytes = await ReadBodyAsync(body, cancellationToken);

@@ -9,7 +9,7 @@ internal static class TypesVerb
     public static Command Create()
     {
         var output = new Option<string?>("--out", "-o") { Description = "Write to this file (default: print)" };
-        var generate = new Command("generate", "Write a .d.ts naming the app's functions, for @isola/client's autocomplete") { output };
+        var generate = new Command("generate", "Write a .d.ts of the app's functions (names, typed functions' args and results) for @isola/client") { output };
         generate.WithAction(async (context, cancellationToken) =>
         {
             var functions = await context.Client.Functions.ListAsync(cancellationToken);
@@ -27,8 +27,8 @@ internal static class TypesVerb
             }
 
             await File.WriteAllTextAsync(path, declarations, cancellationToken);
-            var count = functions.Count(f => f.Endpoint is not null);
-            context.Terminal.Line($"wrote {path}: {count} function name{(count == 1 ? "" : "s")}");
+            var (plain, typed) = DeclarationWriter.Count(functions);
+            context.Terminal.Line($"wrote {path}: {plain} function name{(plain == 1 ? "" : "s")}, {typed} typed function{(typed == 1 ? "" : "s")}");
             return ExitCodes.Ok;
         });
         return new Command("types", "TypeScript types for the JS client") { generate };

@@ -9,7 +9,11 @@ public sealed class InvokeOptions
     /// <summary>Appended to the function's URL (a wildcard sub-path, H4), e.g. <c>/users/7?active=1</c>.</summary>
     public string? Path { get; set; }
 
+    /// <summary>Sent with the call. An <c>Authorization</c> header here is sent instead of the client's API key (to call as a user).</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Send no credentials at all: the function sees an anonymous caller, as a browser without a token.</summary>
+    public bool Anonymous { get; set; }
 
     /// <summary>Sent as is; when null, the <c>body</c> argument of <see cref="IsolaClient.InvokeAsync{T}"/> is sent as JSON.</summary>
     public HttpContent? Content { get; set; }

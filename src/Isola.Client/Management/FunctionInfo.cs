@@ -47,7 +47,7 @@ public sealed record FunctionInfo
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Entrypoint { get; init; }
 
-    /// <summary>A typed function's kind (<c>query</c>, <c>mutation</c>, <c>action</c>) and argument schema; null for any other function.</summary>
+    /// <summary>A typed function's kind (<c>query</c>, <c>mutation</c>, <c>action</c>), argument schema and <c>returns</c> schema (null without one); null for any other function.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Typed { get; init; }
 

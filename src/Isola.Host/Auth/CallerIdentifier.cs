@@ -19,8 +19,9 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
     public async Task<Result> IdentifyAsync(HttpRequest request, string appId, CancellationToken cancellationToken)
     {
         var token = BearerToken(request) ?? NonEmpty(request.Headers["apikey"].ToString())
-            // Browsers cannot set headers on a WebSocket handshake; only there is a key in the query accepted.
-            ?? (request.HttpContext.WebSockets.IsWebSocketRequest ? NonEmpty(request.Query["apikey"].ToString()) ?? NonEmpty(request.Query["access_token"].ToString()) : null);
+            // Browsers cannot set headers on a WebSocket handshake; only there is a key in the query accepted. The user's
+            // token before the app's key, as Authorization comes before apikey: a client sends both (@isola/client does).
+            ?? (request.HttpContext.WebSockets.IsWebSocketRequest ? NonEmpty(request.Query["access_token"].ToString()) ?? NonEmpty(request.Query["apikey"].ToString()) : null);
         if (token is null)
         {
             return new Result(Caller.Anonymous, null, PlatformKey: false);

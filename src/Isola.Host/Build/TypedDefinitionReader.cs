@@ -61,10 +61,13 @@ internal sealed class TypedDefinitionReader(WorkerSupervisor supervisor, Secrets
         var auth = typed.TryGetProperty("auth", out var declared) && declared.ValueKind == JsonValueKind.String ? declared.GetString()! : "user";
         return settings with
         {
-            Typed = new TypedDefinition(kind, typed.TryGetProperty("args", out var args) ? JsonNode.Parse(args.GetRawText()) : null),
+            Typed = new TypedDefinition(kind, SchemaOf(typed, "args"), SchemaOf(typed, "returns")),
             Auth = auth,
             Internal = typed.TryGetProperty("internal", out var @internal) && @internal.ValueKind == JsonValueKind.True,
             Triggers = [TriggerSpec.HttpTrigger],
         };
     }
+
+    private static JsonNode? SchemaOf(JsonElement typed, string property) =>
+        typed.TryGetProperty(property, out var schema) && schema.ValueKind == JsonValueKind.Object ? JsonNode.Parse(schema.GetRawText()) : null;
 }

@@ -177,6 +177,26 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
+    /// <summary>
+    /// Starts a first worker before any call asks for one, when the pool has none: the version replaced one that was
+    /// in use, so a call is expected, and it should find the new code loaded instead of waiting for the load
+    /// (<c>isola dev</c>'s save → served, and every redeploy of a busy function).
+    /// </summary>
+    public void Warm()
+    {
+        lock (_gate)
+        {
+            if (Retiring || _workers.Count + _starting > 0 || !CanStartLocked())
+            {
+                return;
+            }
+
+            _starting++;
+        }
+
+        _ = StartWorkerAsync();
+    }
+
     /// <summary>Stops accepting work; idle workers stop now, busy ones when their last invocation ends.</summary>
     public void Retire()
     {

@@ -510,10 +510,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             _currentVersion[current.Id] = (current.Version, current.SecretsVersion);
         }
 
+        var replacedInUse = false;
         foreach (var (versionKey, pool) in _pools)
         {
             if (pool.Function.AppId == appId && pool.Function.Name == name && versionKey != current?.VersionKey)
             {
+                replacedInUse |= pool.Function.Id == current?.Id && !pool.IsEmpty;
                 if (pool.Function.Id != current?.Id)
                 {
                     _currentVersion[pool.Function.Id] = (0, 0); // deleted (or replaced by a new function of that name)
@@ -524,6 +526,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
                     pool.Retire();
                 }
             }
+        }
+
+        // The old version was serving: its callers will call the new one, which should be loaded before they do.
+        if (replacedInUse && current is not null)
+        {
+            _pools.GetOrAdd(current.VersionKey, _ => new WorkerPool(current, this, _options, _time)).Warm();
         }
     }
 

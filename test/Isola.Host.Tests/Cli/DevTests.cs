@@ -94,7 +94,7 @@ public sealed partial class DevTests(ITestOutputHelper output)
         await dev.WaitForAsync("serving on ");
         Assert.Contains($"inspector: hello's worker listens on 127.0.0.1:{port}", dev.Stdout, StringComparison.Ordinal);
         using var http = new HttpClient { BaseAddress = new Uri(ServingOn().Match(dev.Stdout).Groups[1].Value) };
-        Assert.Equal("hello v1", await http.GetStringAsync("/v1/default/fn/hello"));
+        await WaitForAnswerAsync(http, "hello v1", dev); // the first call starts the worker, with its inspector, within a 1 s deadline: retried
 
         // The worker's inspector answers the DevTools protocol: it evaluates code in the worker.
         var target = await InspectorTargetAsync(port);

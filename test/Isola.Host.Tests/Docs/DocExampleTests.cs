@@ -13,14 +13,15 @@ public sealed partial class DocExampleTests
 {
     [Theory]
     [InlineData("README.md", new[] { "\"name\": \"hello-world\"", "\"description\": \"A simple greeting function\"", "\"current\": 3", "\"deleted\": true",
-        "deployed hello-world version 3",
+        "deployed hello-world version 3", "isola: AUTH_REQUIRED: 'profile' needs a signed-in user", "refused, exit 1", "applied 001_my_notes",
         "[\"Ada's note\"]", "[\"Bob's note\"]", "\n[]\n", "[\"Ada's note\",\"Bob's note\"]" })]
     [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
     [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"" })]
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
     [InlineData("docs/cli.md", new[] { "published on-order.requested (order-7)\n1\n", "skipped hello: unchanged", "skipped nightly: unchanged", "deployed hello version 2", "rolled back hello to version 1",
-        "Hei from Oslo", "Hallo from Oslo", "applied 001_visits", "one file", "logged in to", "deleted single", "\"hello\": true;" })]
+        "Hei from Oslo", "Hallo from Oslo", "applied 001_visits", "one file", "logged in to", "deleted single", "\"hello\": true;",
+        "skipped add: unchanged", "\"add\": { kind: \"query\"; args: { a: number; b: number }; result: { sum: number } };" })]
     [InlineData("docs/js-client.md", new[] { "{\"message\":\"Hello, Ada!\",\"as\":\"anon\"}", "true FUNCTION_NOT_FOUND" })]
     [InlineData("docs/invoking.md", new[] { "\"msg\":\"task 42\"", "\"invocations\":2", "\"errors\":0", "data: {\"function\":\"tasks\",\"version\":1,", "\"msg\":\"task 7\"" })]
     [InlineData("docs/triggers.md", new[] { "\"nextRuns\":[\"", ".000Z service\"", "\"deleted\":true", "listener: {\"type\":\"subscribed\",\"channel\":\"room\",\"replyTo\":\"s1\"}",

@@ -148,6 +148,7 @@ public sealed class PoolRoutingTests(ITestOutputHelper output)
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
+        output.WriteLine(string.Join("\n", failures.Take(3)));
         output.WriteLine($"calls: {calls}, non-2xx: {failures.Count}; served: {string.Join(", ", versionsSeen.OrderBy(v => v.Key).Select(v => $"{v.Key}×{v.Value}"))}");
         Assert.Empty(failures);
         Assert.True(versionsSeen.Count >= 4, "the load did not span the switches");

@@ -114,6 +114,29 @@ public sealed class SupervisorTests
     }
 
     [Fact]
+    public async Task A_redeploy_of_a_function_in_use_loads_the_new_version_before_its_first_call()
+    {
+        await using var host = await TestHost.StartAsync();
+        var supervisor = Supervisor(host);
+        var id = await DeployAsync(host, "warmed");
+        Assert.Equal(HttpStatusCode.OK, (await host.Caller.GetAsync("/v1/default/fn/warmed/")).StatusCode);
+        var loadedBefore = supervisor.FunctionsLoaded;
+
+        await (await host.Client.PutAsJsonAsync("/v1/default/functions/warmed", new { code = "export default () => new Response('v2');" })).ShouldSucceedAsync();
+        // No call yet: the version it replaced was serving, so the new one is loaded into a worker ahead of one.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (supervisor.FunctionsLoaded == loadedBefore && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(loadedBefore + 1, supervisor.FunctionsLoaded);
+        Assert.Equal("v2", await (await host.Caller.GetAsync("/v1/default/fn/warmed/")).Content.ReadAsStringAsync());
+        Assert.Equal(loadedBefore + 1, supervisor.FunctionsLoaded); // the call found it loaded
+        Assert.Single(supervisor.WorkersOf(id), worker => worker.IsAlive);
+    }
+
+    [Fact]
     public async Task A_prestarted_worker_serves_the_first_call_after_a_deploy()
     {
         await using var host = await TestHost.StartAsync(o => o with { Workers = o.Workers with { Prestarted = 1 } });

@@ -26,18 +26,24 @@ internal sealed class RealtimeClient : IAsyncDisposable
     public WebSocketState State => _socket.State;
 
     /// <summary>Connects with the token in the <c>Authorization</c> header, or in <c>?access_token=</c> as a browser would.</summary>
-    public static async Task<RealtimeClient> ConnectAsync(Uri node, string token, bool tokenInQuery = false, string app = "default")
+    public static Task<RealtimeClient> ConnectAsync(Uri node, string token, bool tokenInQuery = false, string app = "default") =>
+        tokenInQuery ? ConnectAsync(Url(node, app, "access_token=" + Uri.EscapeDataString(token)), null) : ConnectAsync(Url(node, app, null), token);
+
+    /// <summary>Connects with credentials only in the query (<c>apikey=…&amp;access_token=…</c>), as a browser client sends them.</summary>
+    public static Task<RealtimeClient> ConnectWithQueryAsync(Uri node, string query, string app = "default") => ConnectAsync(Url(node, app, query), null);
+
+    private static async Task<RealtimeClient> ConnectAsync(Uri url, string? bearer)
     {
         var socket = new ClientWebSocket();
         try
         {
-            if (!tokenInQuery)
+            if (bearer is not null)
             {
-                socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+                socket.Options.SetRequestHeader("Authorization", "Bearer " + bearer);
             }
 
             using var timeout = new CancellationTokenSource(Wait);
-            await socket.ConnectAsync(Url(node, app, tokenInQuery ? "access_token=" + Uri.EscapeDataString(token) : null), timeout.Token);
+            await socket.ConnectAsync(url, timeout.Token);
             var connected = await ReceiveFrameAsync(socket);
             Assert.Equal("connected", connected.GetProperty("type").GetString());
             return new RealtimeClient(socket, connected.GetProperty("connectionId").GetString()!);

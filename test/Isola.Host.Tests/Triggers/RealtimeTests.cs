@@ -61,6 +61,16 @@ public sealed class RealtimeTests(RealtimeFixture fixture) : IClassFixture<Realt
     }
 
     [Fact]
+    public async Task With_the_apps_key_and_a_users_token_in_the_query_the_caller_is_the_user()
+    {
+        var token = await fixture.UserTokenAsync(fixture.UserA);
+        await using var user = await RealtimeClient.ConnectWithQueryAsync(Host.Url, $"apikey={Uri.EscapeDataString(Host.AnonKey)}&access_token={Uri.EscapeDataString(token)}");
+        var seen = (await user.AskAsync("q-1", new { @event = "whoami" })).GetProperty("data");
+        Assert.Equal("user", seen.GetProperty("kind").GetString());
+        Assert.Equal(fixture.UserA, seen.GetProperty("userId").GetString());
+    }
+
+    [Fact]
     public async Task Each_functions_own_access_settings_apply_to_each_message()
     {
         await using var guest = await RealtimeClient.ConnectAsync(Host.Url, Host.AnonKey);

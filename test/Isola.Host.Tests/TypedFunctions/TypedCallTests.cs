@@ -160,4 +160,27 @@ public sealed class TypedCallTests(TypedFixture fixture)
         var stored = await fixture.RunAsync("select count(*)::int as n from issues where team_id = $1::uuid and assignee_id = $2::uuid", fixture.TeamId, fixture.UserB);
         Assert.Equal(2L, stored.Rows[0]["n"]!.GetValue<long>());
     }
+
+    [Fact]
+    public async Task A_result_its_returns_validator_refuses_is_FUNCTION_ERROR_and_the_mutation_rolls_back()
+    {
+        var kept = "kept-" + Guid.NewGuid().ToString("N")[..8];
+        var answer = await (await TypedFixture.CallAsync(Host.Anonymous, "countTo", new { name = kept, value = 3, keepPromise = true })).ShouldSucceedAsync();
+        Assert.Equal(3, answer.GetProperty("value").GetInt32());
+
+        var broken = "broken-" + Guid.NewGuid().ToString("N")[..8];
+        var failed = await TypedFixture.CallAsync(Host.Anonymous, "countTo", new { name = broken, value = 4, keepPromise = false });
+        await failed.ShouldFailAsync(500, "FUNCTION_ERROR");
+        await InvocationLogs.WaitForAsync(Host, "countTo", failed.Headers.GetValues("x-isola-invocation-id").Single(), record => record.GetRawText()
+            .Contains("countTo returned a value its returns validator refuses: result.value: expected an integer, got string", StringComparison.Ordinal));
+
+        var rows = await fixture.RunAsync("select name from counters where name = any($1)", (object)new[] { kept, broken });
+        Assert.Equal([kept], rows.Rows.Select(row => row["name"]!.GetValue<string>()));
+
+        // The management API shows the schema the generated clients' types come from (isola types generate).
+        var typed = (await (await Host.Client.GetAsync("/v1/default/functions/countTo")).ShouldSucceedAsync()).GetProperty("typed");
+        Assert.Equal("""{"type":"object","fields":{"name":{"type":"string"},"value":{"type":"int"}}}""", typed.GetProperty("returns").GetRawText());
+        var none = (await (await Host.Client.GetAsync("/v1/default/functions/rejectTitle")).ShouldSucceedAsync()).GetProperty("typed");
+        Assert.Equal(JsonValueKind.Null, none.GetProperty("returns").ValueKind);
+    }
 }

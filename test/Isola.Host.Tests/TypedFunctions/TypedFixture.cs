@@ -16,7 +16,7 @@ public sealed class TypedFixture : IAsyncLifetime
     public static readonly string[] Functions =
     [
         "createMessage", "listIssues", "everyValidator", "addNote", "rejectTitle", "writeInQuery", "sqlWriteInQuery", "postAs", "readNote", "bump",
-        "assign", "triage", "listMessages", "recordRun", "scheduleThenFail", "entityTour",
+        "assign", "triage", "listMessages", "recordRun", "scheduleThenFail", "entityTour", "countTo",
     ];
 
     internal TestHost Host { get; private set; } = null!;

@@ -5,6 +5,8 @@ import { query, v } from "@isola/functions";
 export default query({
   auth: "public",
   args: { a: v.float(), b: v.float() },
+  // What it returns: checked before the answer, and the result's type in `isola types generate`'s output.
+  returns: v.object({ sum: v.float() }),
   handler(_ctx, args) {
     return { sum: args.a + args.b };
   },
