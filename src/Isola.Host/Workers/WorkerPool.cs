@@ -93,7 +93,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
 
         if (start)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
 
         var extended = false;
@@ -205,20 +205,80 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
-    /// <summary>Removes and returns workers idle since before <paramref name="cutoff"/>.</summary>
-    public List<WorkerProcess> TakeIdle(DateTimeOffset cutoff)
+    /// <summary>
+    /// Removes and returns workers idle since before <paramref name="cutoff"/>, and those beyond the pool's last
+    /// idle since before <paramref name="extraCutoff"/> (the least recently used first): extras retire sooner.
+    /// </summary>
+    public List<WorkerProcess> TakeIdle(DateTimeOffset cutoff, DateTimeOffset extraCutoff)
     {
         lock (_gate)
         {
-            var idle = _workers.Where(w => w.InFlight == 0 && w.LastReleased < cutoff).ToList();
-            foreach (var worker in idle)
+            var idle = new List<WorkerProcess>();
+            foreach (var worker in _workers.Where(w => w.InFlight == 0).OrderBy(w => w.LastReleased).ToList())
             {
-                _workers.Remove(worker);
-                _blocked.Remove(worker);
+                if (worker.LastReleased < cutoff || (worker.LastReleased < extraCutoff && _workers.Count > 1))
+                {
+                    _workers.Remove(worker);
+                    _blocked.Remove(worker);
+                    idle.Add(worker);
+                }
             }
 
             return idle;
         }
+    }
+
+    /// <summary>The idle worker released longest ago, for the node's eviction when it is full; null when none is idle.</summary>
+    public WorkerProcess? LeastRecentlyUsedIdle()
+    {
+        lock (_gate)
+        {
+            return _workers.Where(w => w.InFlight == 0 && !_blocked.Contains(w)).MinBy(w => w.LastReleased);
+        }
+    }
+
+    /// <summary>Removes <paramref name="worker"/> if it is still here and still idle: the caller stops it.</summary>
+    public bool TryTakeIdle(WorkerProcess worker)
+    {
+        lock (_gate)
+        {
+            // A worker reserved between the choice and now stays: its slot is taken under this lock.
+            if (worker.InFlight != 0 || !_workers.Remove(worker))
+            {
+                return false;
+            }
+
+            _blocked.Remove(worker);
+            return true;
+        }
+    }
+
+    /// <summary>Live workers taking new work and the invocations in flight on them, for the scaler.</summary>
+    public (List<WorkerProcess> Workers, int InFlight) Load()
+    {
+        lock (_gate)
+        {
+            var live = _workers.Where(w => w.IsAlive && !_blocked.Contains(w)).ToList();
+            return (live, live.Sum(w => w.InFlight));
+        }
+    }
+
+    /// <summary>Starts one more worker for a hot function (<see cref="Scaling.WorkerScaler"/>) if the limits allow and none is starting.</summary>
+    public bool TryScaleOut()
+    {
+        lock (_gate)
+        {
+            if (Retiring || _starting > 0 || !CanStartLocked())
+            {
+                return false;
+            }
+
+            _starting++;
+        }
+
+        // Never at another function's expense: a node full of workers does not grow a function that has one.
+        _ = StartWorkerAsync(evict: false);
+        return true;
     }
 
     public List<WorkerProcess> TakeAll()
@@ -300,7 +360,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
 
         if (start)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
 
         return blocked;
@@ -343,12 +403,32 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         return best is not null && best.TryReserve(options.Concurrency) ? new WorkerLease(best, this) : null;
     }
 
-    private async Task StartWorkerAsync()
+    private async Task StartWorkerAsync(bool evict)
     {
         WorkerProcess worker;
         try
         {
-            worker = await supervisor.CreateWorkerAsync(function);
+            worker = await supervisor.CreateWorkerAsync(function, evict);
+        }
+        catch (NoCapacityException ex)
+        {
+            // The node is full: not a fault of this version, so no boot back-off. Callers without any worker
+            // get the answer now; with one, they keep waiting for its slots.
+            lock (_gate)
+            {
+                _starting--;
+                if (_workers.Count == 0 && _starting == 0)
+                {
+                    foreach (var waiter in _waiters)
+                    {
+                        waiter.TrySetException(new NoCapacityException(ex.Message));
+                    }
+
+                    _waiters.Clear();
+                }
+            }
+
+            return;
         }
         catch (Exception ex)
         {
@@ -386,7 +466,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 if (_waiters.Count > 0 && CanStartLocked())
                 {
                     _starting++;
-                    _ = StartWorkerAsync();
+                    _ = StartWorkerAsync(evict: true);
                 }
             }
         }
@@ -417,7 +497,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         _ = worker.DisposeAsync().AsTask();
         if (replace)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
     }
 }
