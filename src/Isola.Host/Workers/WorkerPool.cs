@@ -4,7 +4,8 @@ namespace Isola.Host.Workers;
 
 /// <summary>
 /// The workers of one function version. Hands out concurrency slots to the least loaded live worker,
-/// starts another when all are full (up to the limit), and otherwise queues callers for a bounded wait.
+/// starts another when all are full or when the scaler finds every one near a full core (up to the limit;
+/// decision 029), and otherwise queues callers for a bounded wait.
 /// A worker that misses its health probe (its event loop is blocked) gets no new work until it answers
 /// again or is killed, and does not count against the limit, so another one can start in its place
 /// (decision 011).
@@ -75,7 +76,9 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 return lease;
             }
 
-            if (CanStartLocked())
+            // A worker already starting takes Concurrency callers: only those beyond start another. Before, each
+            // caller of a cold burst started one (up to the limit), and a function kept workers it never needed.
+            if (_waiters.Count >= _starting * options.Concurrency && CanStartLocked())
             {
                 _starting++;
                 start = true;
@@ -462,8 +465,8 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 _workers.Add(worker);
                 HandOutLocked(worker);
 
-                // More waiters than one worker takes: start another while allowed.
-                if (_waiters.Count > 0 && CanStartLocked())
+                // More waiters than one worker takes (and those still starting will): start another while allowed.
+                if (_waiters.Count > _starting * options.Concurrency && CanStartLocked())
                 {
                     _starting++;
                     _ = StartWorkerAsync(evict: true);
