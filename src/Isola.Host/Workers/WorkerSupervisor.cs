@@ -243,8 +243,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             {
                 Interlocked.Increment(ref _evicted);
                 LogEvicting(_logger, victim.Worker.Id, victim.Function, _options.MaxWorkers);
-                await StopWorkerAsync(victim.Worker, "idle");
-                FreePlace(victim.Worker); // now, not when the exit's continuation runs: the next turn of this loop counts it
+                // Its place is free now, while it stops in the background: the caller waits for a start, not also
+                // for a stop (beforeunload and its exit). The node briefly runs one process over the cap per eviction.
+                FreePlace(victim.Worker);
+                _ = StopWorkerAsync(victim.Worker, "idle");
                 continue;
             }
 
