@@ -45,9 +45,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private int _places;
     private long _evicted;
     private long _scaledOut;
+    private int _scaling;
     private ITimer? _reaper;
     private ITimer? _prober;
-    private ITimer? _scaling;
+    private ITimer? _scaleTimer;
     private int _hostPort;
     private int _genericStarting;
     private long _started;
@@ -153,7 +154,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         var shortest = TimeSpan.FromTicks(Math.Min(_options.IdleTimeout.Ticks, _options.ScaleInIdle.Ticks));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 250, 15_000));
         _reaper = _time.CreateTimer(_ => ReapIdle(), null, period, period);
-        _scaling = _time.CreateTimer(_ => ScaleOut(), null, _options.ScaleInterval, _options.ScaleInterval);
+        _scaleTimer = _time.CreateTimer(_ => ScaleOut(), null, _options.ScaleInterval, _options.ScaleInterval);
         LogMemoryLimits(_logger, _memoryLimits.Description);
         _prober = _time.CreateTimer(_ => ProbeWorkers(), null, _options.ProbeInterval, _options.ProbeInterval);
         TopUpGeneric();
@@ -492,9 +493,9 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             await _prober.DisposeAsync();
         }
 
-        if (_scaling is not null)
+        if (_scaleTimer is not null)
         {
-            await _scaling.DisposeAsync();
+            await _scaleTimer.DisposeAsync();
         }
 
         var all = _pools.Values.SelectMany(pool => pool.TakeAll()).ToList();
@@ -676,18 +677,26 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     /// <summary>One round of <see cref="WorkerScaler"/>: hot functions get another worker.</summary>
     internal void ScaleOut()
     {
-        if (_stopping.IsCancellationRequested)
+        // One round at a time: a timer tick that comes while a slow round still reads /proc skips its turn.
+        if (_stopping.IsCancellationRequested || Interlocked.Exchange(ref _scaling, 1) == 1)
         {
             return;
         }
 
-        foreach (var decision in _scaler.Check(_pools.Values))
+        try
         {
-            if (decision.Pool.TryScaleOut())
+            foreach (var decision in _scaler.Check(_pools.Values))
             {
-                Interlocked.Increment(ref _scaledOut);
-                LogScalingOut(_logger, decision.Pool.Function.Name, decision.Workers, (int)(decision.SlowestCpu * 100), decision.InFlight);
+                if (decision.Pool.TryScaleOut())
+                {
+                    Interlocked.Increment(ref _scaledOut);
+                    LogScalingOut(_logger, decision.Pool.Function.Name, decision.Workers, (int)(decision.SlowestCpu * 100), decision.InFlight);
+                }
             }
+        }
+        finally
+        {
+            Volatile.Write(ref _scaling, 0);
         }
     }
 

@@ -1,14 +1,14 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Isola.Host.Tests.Infrastructure;
 
 namespace Isola.Host.Tests.Gateway;
 
 /// <summary>
-/// A hot function through a real node (decision 029): under bounded concurrent load its CPU-bound handler gets a
-/// second worker, seen in <c>GET /v1/workers</c> and in the per-process id each response carries; both workers'
-/// console output and invocation records are stored; a redeploy drains both; an idle extra retires.
+/// A hot function through a real node (decision 029): under bounded concurrent load its CPU-bound
+/// handler gets a second worker, seen in <c>GET /v1/workers</c> and in the per-process id each
+/// response carries; both workers' console output and invocation records are stored; a redeploy
+/// drains both; an idle extra retires.
 /// </summary>
 public sealed class PoolScalingTests
 {
@@ -43,7 +43,7 @@ public sealed class PoolScalingTests
                     continue;
                 }
 
-                using var json = JsonDocument.Parse(body);
+                using var json = System.Text.Json.JsonDocument.Parse(body);
                 answers.Enqueue((json.RootElement.GetProperty("worker").GetString()!, json.RootElement.GetProperty("version").GetString()!,
                     response.Headers.GetValues("x-isola-invocation-id").Single()));
             }
@@ -77,7 +77,7 @@ public sealed class PoolScalingTests
         await WaitUntilAsync(async () => (await WorkersOfAsync(host, "hot")).Count == 1, "one worker of hot once idle");
     }
 
-    private static async Task<List<JsonElement>> WorkersOfAsync(TestHost host, string function)
+    private static async Task<List<System.Text.Json.JsonElement>> WorkersOfAsync(TestHost host, string function)
     {
         var list = await (await host.Client.GetAsync("/v1/workers")).ShouldSucceedAsync();
         return [.. list.GetProperty("workers").EnumerateArray().Where(w => w.GetProperty("function").GetString() == function)];

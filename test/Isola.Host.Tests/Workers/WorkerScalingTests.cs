@@ -1,17 +1,29 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Isola.Host.Workers;
 using Isola.Host.Workers.Scaling;
 
 namespace Isola.Host.Tests.Workers;
 
 /// <summary>
-/// How many workers a function gets (decision 029), against fake workers whose handler burns CPU: a hot one
-/// grows to a second worker and calls spread over both; the extra retires when idle; a full node makes room
-/// by stopping the least recently used idle worker. The supervisor's rounds are called by the test, not a timer.
+/// How many workers a function gets (decision 029), against fake workers whose handler burns CPU: a hot
+/// one grows to a second worker and calls spread over both; the extra retires when idle; a full node
+/// makes room by stopping the least recently used idle worker. The supervisor's scaling and reaping
+/// rounds are called by the test itself, not by their timers, and CPU time is read from /proc as in
+/// production.
 /// </summary>
 public sealed class WorkerScalingTests
 {
+    [Fact]
+    public void Cpu_time_is_read_after_a_command_name_with_spaces_and_the_machine_idle_share_from_proc_stat()
+    {
+        Assert.Equal(1234 + 56, CpuTime.ParseStat("4242 (deno (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 4 0 99 1000 200"));
+        Assert.Null(CpuTime.ParseStat("garbage"));
+        var machine = CpuTime.ParseMachine(["cpu  100 0 50 800 50 0 0 0 0 0", "cpu0 50 0 25 400 25 0 0 0 0 0", "cpu1 50 0 25 400 25 0 0 0 0 0", "intr 1"]);
+        Assert.Equal((850L, 1000L, 2), machine);
+        Assert.NotNull(CpuTime.OfProcess(Environment.ProcessId));
+        Assert.NotNull(CpuTime.OfMachine());
+    }
+
     [Fact]
     public async Task A_worker_near_a_full_core_with_calls_queued_gets_a_second_one_calls_spread_and_the_idle_extra_retires()
     {
@@ -39,7 +51,7 @@ public sealed class WorkerScalingTests
             {
                 using var lease = await supervisor.AcquireAsync(function, CancellationToken.None);
                 using var response = await lease.Worker.Invoker.SendAsync(FakeWorkers.Invocation(), CancellationToken.None);
-                if (response.StatusCode != HttpStatusCode.OK)
+                if (response.StatusCode != System.Net.HttpStatusCode.OK)
                 {
                     failures.Enqueue($"{(int)response.StatusCode}");
                 }
@@ -140,22 +152,11 @@ public sealed class WorkerScalingTests
         heldB.Dispose();
         using var leaseD = await forD.WaitAsync(TimeSpan.FromSeconds(30));
         using var response = await leaseD.Worker.Invoker.SendAsync(FakeWorkers.Invocation(), CancellationToken.None);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         Assert.Empty(supervisor.WorkersOf(b.Id));
         Assert.Single(supervisor.WorkersOf(c.Id));
         Assert.Equal(2, supervisor.WorkersEvicted);
         Assert.Equal(2, supervisor.FunctionWorkers);
         heldC.Dispose();
-    }
-
-    [Fact]
-    public void Cpu_time_is_read_after_a_command_name_with_spaces_and_the_machine_idle_share_from_proc_stat()
-    {
-        Assert.Equal(1234 + 56, CpuTime.ParseStat("4242 (deno (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 4 0 99 1000 200"));
-        Assert.Null(CpuTime.ParseStat("garbage"));
-        var machine = CpuTime.ParseMachine(["cpu  100 0 50 800 50 0 0 0 0 0", "cpu0 50 0 25 400 25 0 0 0 0 0", "cpu1 50 0 25 400 25 0 0 0 0 0", "intr 1"]);
-        Assert.Equal((850L, 1000L, 2), machine);
-        Assert.NotNull(CpuTime.OfProcess(Environment.ProcessId));
-        Assert.NotNull(CpuTime.OfMachine());
     }
 }
