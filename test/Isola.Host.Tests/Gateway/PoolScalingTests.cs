@@ -10,6 +10,7 @@ namespace Isola.Host.Tests.Gateway;
 /// response carries; both workers' console output and invocation records are stored; a redeploy
 /// drains both; an idle extra retires.
 /// </summary>
+[Collection(CpuBoundCollection.Name)]
 public sealed class PoolScalingTests
 {
     private static readonly string Hot = TestEnvironment.Fixture("gateway/hot/index.ts");

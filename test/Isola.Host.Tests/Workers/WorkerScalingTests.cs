@@ -11,6 +11,7 @@ namespace Isola.Host.Tests.Workers;
 /// rounds are called by the test itself, not by their timers, and CPU time is read from /proc as in
 /// production.
 /// </summary>
+[Collection(Infrastructure.CpuBoundCollection.Name)]
 public sealed class WorkerScalingTests
 {
     [Fact]
