@@ -564,6 +564,9 @@ const realtimeLine = realtime === null
     `each sending ${realtime.ratePerClient}/s: ${realtime.messagesPerSecond!.toFixed(0)} msg/s for ${realtime.seconds}s; ` +
     `errors ${JSON.stringify(realtime.errors)}; no budget)`;
 
+// The worker pool's budgets (P9, P5, P8): bench/pool/run's own verdict lines, from its pool.json in this run's work dir.
+const poolLines = (await readJson<{ lines: string[] }>(`${workDir}/pool.json`))?.lines ?? ["P9/P5/P8 not measured (bench/pool/run did not write pool.json)"];
+
 const lines = budgets.map((b) => {
   const parts = [b.id, `isola=${fmt(b.isola, b.unit)}`];
   if (b.unit === "req/s" || b.unit === "µs") parts.push(`baseline=${fmt(b.baseline, b.unit)}`, `ratio=${fmtCompared(b)}`);
@@ -645,13 +648,13 @@ const report = {
   jwt: { isolaJwtP50Ms: jwtP50, isolaP50Ms: plainP50, addedMs: jwtP50 !== null && plainP50 !== null ? jwtP50 - plainP50 : null },
   realtime,
   live,
-  lines: [...lines, jwtLine, realtimeLine],
+  lines: [...lines, ...poolLines, jwtLine, realtimeLine],
   markdown: table,
   wrkRuns: runs,
 };
 await Deno.writeTextFile(outFile, JSON.stringify(report, null, 2) + "\n");
 
-console.log([...lines, jwtLine, realtimeLine].join("\n"));
+console.log([...lines, ...poolLines, jwtLine, realtimeLine].join("\n"));
 console.log("");
 console.log(table);
 

@@ -370,6 +370,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         app.MapAppEndpoints();
         app.MapAppAuthEndpoints();
         app.MapKeyEndpoints();
+        app.MapWorkerEndpoints();
         app.MapFunctionEndpoints();
         app.MapMolnosEndpoints();
         app.MapDbEndpoints();

@@ -20,6 +20,12 @@ internal sealed class IsolaMetrics
         Meter = meters.Create(MeterName);
         Meter.CreateObservableCounter("isola.workers.started", () => supervisor.WorkersStarted, "{worker}",
             "Worker processes started since the node started, pre-started ones included");
+        Meter.CreateObservableUpDownCounter("isola.workers.running", () => (long)supervisor.FunctionWorkers, "{worker}",
+            "Function workers running or starting now, pre-started ones not counted (at most ISOLA_WORKER_MAX)");
+        Meter.CreateObservableCounter("isola.workers.scaled_out", () => supervisor.WorkersScaledOut, "{worker}",
+            "Workers started for a function whose workers all ran near a full core with invocations queued (decision 029)");
+        Meter.CreateObservableCounter("isola.workers.evicted", () => supervisor.WorkersEvicted, "{worker}",
+            "Idle workers stopped to make room for another function's on a node running ISOLA_WORKER_MAX workers");
         Meter.CreateObservableCounter("isola.functions.loaded", () => supervisor.FunctionsLoaded, "{function}",
             "Functions loaded into workers since the node started");
         Meter.CreateObservableCounter("isola.worker_slots.requested", () => supervisor.SlotsRequested, "{request}",

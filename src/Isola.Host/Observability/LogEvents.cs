@@ -57,6 +57,8 @@ internal static class LogEvents
     public const int WorkerPrestartFailed = 6008;
     public const int WorkerFolderMadeSearchable = 6009;
     public const int VersionChangeNotApplied = 6010;
+    public const int WorkerScalingOut = 6011;
+    public const int WorkerEvicted = 6012;
 
     // Workers: memory limits.
     public const int MemoryLimitsInForce = 6101;

@@ -14,6 +14,34 @@ internal sealed record WorkerOptions
     public int MaxWorkersPerFunction { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>
+    /// Most function workers on the node, across every function and version (pre-started ones are not counted).
+    /// When a function needs a worker and the node has this many, the least recently used idle worker of another
+    /// function is stopped to make room (decision 029); when none is idle, the call waits as for a busy worker.
+    /// The default plans 64 MiB for each worker (an idle one holds 20–25 MB of its own, a busy one more) in half
+    /// of the memory the node may use; the other half is PostgreSQL's, the host's and the page cache's.
+    /// </summary>
+    public int MaxWorkers { get; init; } = DefaultMaxWorkers();
+
+    /// <summary>
+    /// A function gets another worker (up to <see cref="MaxWorkersPerFunction"/>) when, over two
+    /// <see cref="ScaleInterval"/>s in a row, each of its workers used at least this share of a core (percent), more
+    /// invocations were in flight than it has workers, and the machine had <see cref="ScaleOutFreeCpuPercent"/> idle.
+    /// </summary>
+    public int ScaleOutCpuPercent { get; init; } = 80;
+
+    /// <summary>Idle CPU the machine must have had over the last <see cref="ScaleInterval"/>, in percent of one core, before a function gets another worker.</summary>
+    public int ScaleOutFreeCpuPercent { get; init; } = 50;
+
+    /// <summary>From one reading of the workers' CPU time (/proc) to the next: the window that decides scale-out.</summary>
+    public TimeSpan ScaleInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A function's worker beyond its first with nothing in flight for this long, from its last release, is stopped;
+    /// the last one stays until <see cref="IdleTimeout"/>.
+    /// </summary>
+    public TimeSpan ScaleInIdle { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// How long a request waits for a free slot when every worker of its function is busy and no more may
     /// start, from the moment it found none free until one frees up; then 503 NO_CAPACITY.
     /// </summary>
@@ -85,4 +113,7 @@ internal sealed record WorkerOptions
 
     /// <summary>The inspector's port on 127.0.0.1 (<see cref="InspectFunction"/>).</summary>
     public int InspectPort { get; init; } = 9229;
+
+    private static int DefaultMaxWorkers() =>
+        (int)Math.Clamp(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 / (64L << 20), 8, 10_000);
 }

@@ -4,7 +4,8 @@ namespace Isola.Host.Workers;
 
 /// <summary>
 /// The workers of one function version. Hands out concurrency slots to the least loaded live worker,
-/// starts another when all are full (up to the limit), and otherwise queues callers for a bounded wait.
+/// starts another when all are full or when the scaler finds every one near a full core (up to the limit;
+/// decision 029), and otherwise queues callers for a bounded wait.
 /// A worker that misses its health probe (its event loop is blocked) gets no new work until it answers
 /// again or is killed, and does not count against the limit, so another one can start in its place
 /// (decision 011).
@@ -75,7 +76,9 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 return lease;
             }
 
-            if (CanStartLocked())
+            // A worker already starting takes Concurrency callers: only those beyond start another. Before, each
+            // caller of a cold burst started one (up to the limit), and a function kept workers it never needed.
+            if (_waiters.Count >= _starting * options.Concurrency && CanStartLocked())
             {
                 _starting++;
                 start = true;
@@ -93,7 +96,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
 
         if (start)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
 
         var extended = false;
@@ -225,20 +228,80 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
-    /// <summary>Removes and returns workers idle since before <paramref name="cutoff"/>.</summary>
-    public List<WorkerProcess> TakeIdle(DateTimeOffset cutoff)
+    /// <summary>
+    /// Removes and returns workers idle since before <paramref name="cutoff"/>, and those beyond the pool's last
+    /// idle since before <paramref name="extraCutoff"/> (the least recently used first): extras retire sooner.
+    /// </summary>
+    public List<WorkerProcess> TakeIdle(DateTimeOffset cutoff, DateTimeOffset extraCutoff)
     {
         lock (_gate)
         {
-            var idle = _workers.Where(w => w.InFlight == 0 && w.LastReleased < cutoff).ToList();
-            foreach (var worker in idle)
+            var idle = new List<WorkerProcess>();
+            foreach (var worker in _workers.Where(w => w.InFlight == 0).OrderBy(w => w.LastReleased).ToList())
             {
-                _workers.Remove(worker);
-                _blocked.Remove(worker);
+                if (worker.LastReleased < cutoff || (worker.LastReleased < extraCutoff && _workers.Count > 1))
+                {
+                    _workers.Remove(worker);
+                    _blocked.Remove(worker);
+                    idle.Add(worker);
+                }
             }
 
             return idle;
         }
+    }
+
+    /// <summary>The idle worker released longest ago, for the node's eviction when it is full; null when none is idle.</summary>
+    public WorkerProcess? LeastRecentlyUsedIdle()
+    {
+        lock (_gate)
+        {
+            return _workers.Where(w => w.InFlight == 0 && !_blocked.Contains(w)).MinBy(w => w.LastReleased);
+        }
+    }
+
+    /// <summary>Removes <paramref name="worker"/> if it is still here and still idle: the caller stops it.</summary>
+    public bool TryTakeIdle(WorkerProcess worker)
+    {
+        lock (_gate)
+        {
+            // A worker reserved between the choice and now stays: its slot is taken under this lock.
+            if (worker.InFlight != 0 || !_workers.Remove(worker))
+            {
+                return false;
+            }
+
+            _blocked.Remove(worker);
+            return true;
+        }
+    }
+
+    /// <summary>Live workers taking new work and the invocations in flight on them, for the scaler.</summary>
+    public (List<WorkerProcess> Workers, int InFlight) Load()
+    {
+        lock (_gate)
+        {
+            var live = _workers.Where(w => w.IsAlive && !_blocked.Contains(w)).ToList();
+            return (live, live.Sum(w => w.InFlight));
+        }
+    }
+
+    /// <summary>Starts one more worker for a hot function (<see cref="Scaling.WorkerScaler"/>) if the limits allow and none is starting.</summary>
+    public bool TryScaleOut()
+    {
+        lock (_gate)
+        {
+            if (Retiring || _starting > 0 || !CanStartLocked())
+            {
+                return false;
+            }
+
+            _starting++;
+        }
+
+        // Never at another function's expense: a node full of workers does not grow a function that has one.
+        _ = StartWorkerAsync(evict: false);
+        return true;
     }
 
     public List<WorkerProcess> TakeAll()
@@ -320,7 +383,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
 
         if (start)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
 
         return blocked;
@@ -363,12 +426,32 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         return best is not null && best.TryReserve(options.Concurrency) ? new WorkerLease(best, this) : null;
     }
 
-    private async Task StartWorkerAsync()
+    private async Task StartWorkerAsync(bool evict)
     {
         WorkerProcess worker;
         try
         {
-            worker = await supervisor.CreateWorkerAsync(function);
+            worker = await supervisor.CreateWorkerAsync(function, evict);
+        }
+        catch (NoCapacityException ex)
+        {
+            // The node is full: not a fault of this version, so no boot back-off. Callers without any worker
+            // get the answer now; with one, they keep waiting for its slots.
+            lock (_gate)
+            {
+                _starting--;
+                if (_workers.Count == 0 && _starting == 0)
+                {
+                    foreach (var waiter in _waiters)
+                    {
+                        waiter.TrySetException(new NoCapacityException(ex.Message));
+                    }
+
+                    _waiters.Clear();
+                }
+            }
+
+            return;
         }
         catch (Exception ex)
         {
@@ -402,11 +485,11 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
                 _workers.Add(worker);
                 HandOutLocked(worker);
 
-                // More waiters than one worker takes: start another while allowed.
-                if (_waiters.Count > 0 && CanStartLocked())
+                // More waiters than one worker takes (and those still starting will): start another while allowed.
+                if (_waiters.Count > _starting * options.Concurrency && CanStartLocked())
                 {
                     _starting++;
-                    _ = StartWorkerAsync();
+                    _ = StartWorkerAsync(evict: true);
                 }
             }
         }
@@ -437,7 +520,7 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         _ = worker.DisposeAsync().AsTask();
         if (replace)
         {
-            _ = StartWorkerAsync();
+            _ = StartWorkerAsync(evict: true);
         }
     }
 }

@@ -7,6 +7,7 @@ using Isola.Host.Observability;
 using Isola.Host.Secrets;
 using Isola.Host.Workers.Calls;
 using Isola.Host.Workers.Memory;
+using Isola.Host.Workers.Scaling;
 
 namespace Isola.Host.Workers;
 
@@ -38,8 +39,16 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     private readonly (uint Uid, uint Gid)? _runAs;
     private readonly CancellationTokenSource _stopping = new();
     private readonly WorkerMemoryLimits _memoryLimits;
+    private readonly WorkerScaler _scaler;
+    // Function workers holding a place under WorkerOptions.MaxWorkers; _places also counts starts not yet done.
+    private readonly ConcurrentDictionary<WorkerProcess, byte> _placed = new();
+    private int _places;
+    private long _evicted;
+    private long _scaledOut;
+    private int _scaling;
     private ITimer? _reaper;
     private ITimer? _prober;
+    private ITimer? _scaleTimer;
     private int _hostPort;
     private int _genericStarting;
     private long _started;
@@ -68,6 +77,7 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             ? UnixUser.Find(options.RunAsUser ?? "nobody") ?? throw new Hosting.StartupException($"worker user '{options.RunAsUser ?? "nobody"}' does not exist")
             : null;
         _memoryLimits = new WorkerMemoryLimits(options, time, logger);
+        _scaler = new WorkerScaler(options, time);
     }
 
     /// <summary>Clears what a killed host left and prepares the folders workers use; before any worker starts.</summary>
@@ -107,6 +117,19 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     public WorkerOptions Options => _options;
 
+    /// <summary>Function workers running or starting now (pre-started ones not counted), at most <see cref="WorkerOptions.MaxWorkers"/>.</summary>
+    public int FunctionWorkers => Volatile.Read(ref _places);
+
+    /// <summary>Idle workers stopped to make room for another function's since the node started.</summary>
+    public long WorkersEvicted => Interlocked.Read(ref _evicted);
+
+    /// <summary>Workers started for a function that already had one running near a full core, since the node started.</summary>
+    public long WorkersScaledOut => Interlocked.Read(ref _scaledOut);
+
+    /// <summary>Every pooled worker with the function version it serves; for the workers endpoint and diagnostics.</summary>
+    public IReadOnlyList<(DeployedFunction Function, WorkerProcess Worker)> AllWorkers() =>
+        [.. _pools.Values.SelectMany(pool => pool.Snapshot().Select(worker => (pool.Function, worker)))];
+
     /// <summary>How workers' real memory is bounded on this node (cgroup v1 or the RSS watchdog).</summary>
     public WorkerMemoryLimits MemoryLimits => _memoryLimits;
 
@@ -128,8 +151,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             }
         }
 
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.IdleTimeout.TotalMilliseconds / 4, 250, 15_000));
+        var shortest = TimeSpan.FromTicks(Math.Min(_options.IdleTimeout.Ticks, _options.ScaleInIdle.Ticks));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 250, 15_000));
         _reaper = _time.CreateTimer(_ => ReapIdle(), null, period, period);
+        _scaleTimer = _time.CreateTimer(_ => ScaleOut(), null, _options.ScaleInterval, _options.ScaleInterval);
         LogMemoryLimits(_logger, _memoryLimits.Description);
         _prober = _time.CreateTimer(_ => ProbeWorkers(), null, _options.ProbeInterval, _options.ProbeInterval);
         TopUpGeneric();
@@ -169,10 +194,112 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     /// <summary>Callers queued for a slot of a function (any version); for tests and diagnostics.</summary>
     public int WaitingFor(Guid functionId) => _pools.Where(p => p.Key.Item1 == functionId).Sum(p => p.Value.Waiting);
 
-    /// <summary>Starts (or takes a pre-started) worker and loads the function into it.</summary>
-    internal async Task<WorkerProcess> CreateWorkerAsync(DeployedFunction function)
+    /// <summary>
+    /// Starts (or takes a pre-started) worker and loads the function into it, once the node has room under
+    /// <see cref="WorkerOptions.MaxWorkers"/>: with <paramref name="evict"/> it makes room by stopping the least
+    /// recently used idle worker of the node; without, or when none is idle, it throws <see cref="NoCapacityException"/>.
+    /// </summary>
+    internal async Task<WorkerProcess> CreateWorkerAsync(DeployedFunction function, bool evict = true)
     {
         var cancellationToken = _stopping.Token;
+        await TakePlaceAsync(evict, cancellationToken);
+        WorkerProcess created;
+        try
+        {
+            created = await LoadIntoWorkerAsync(function, cancellationToken);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _places);
+            throw;
+        }
+
+        _placed[created] = 0;
+        _ = created.Exited.ContinueWith(_ => FreePlace(created), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return created;
+    }
+
+    private async Task TakePlaceAsync(bool evict, CancellationToken cancellationToken)
+    {
+        var giveUpAt = _time.GetUtcNow() + _options.StartTimeout;
+        while (true)
+        {
+            var taken = Volatile.Read(ref _places);
+            if (taken < _options.MaxWorkers)
+            {
+                if (Interlocked.CompareExchange(ref _places, taken + 1, taken) == taken)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (!evict)
+            {
+                throw new NoCapacityException($"the node runs its most workers ({_options.MaxWorkers}, ISOLA_WORKER_MAX)");
+            }
+
+            if (TakeLeastRecentlyUsedIdle() is { } victim)
+            {
+                Interlocked.Increment(ref _evicted);
+                LogEvicting(_logger, victim.Worker.Id, victim.Function, _options.MaxWorkers);
+                // Its place is free now, while it stops in the background: the caller waits for a start, not also
+                // for a stop (beforeunload and its exit). The node briefly runs one process over the cap per eviction.
+                FreePlace(victim.Worker);
+                _ = StopWorkerAsync(victim.Worker, "idle");
+                continue;
+            }
+
+            if (_time.GetUtcNow() >= giveUpAt)
+            {
+                throw new NoCapacityException($"the node runs its most workers ({_options.MaxWorkers}, ISOLA_WORKER_MAX) and none of them became idle");
+            }
+
+            // Every worker is busy: one frees up when its invocations end (or it exits).
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken);
+        }
+    }
+
+    private void FreePlace(WorkerProcess worker)
+    {
+        if (_placed.TryRemove(worker, out _))
+        {
+            Interlocked.Decrement(ref _places);
+        }
+    }
+
+    /// <summary>The node's idle worker released longest ago, taken out of its pool; null when every worker is busy.</summary>
+    private (WorkerProcess Worker, string Function)? TakeLeastRecentlyUsedIdle()
+    {
+        // Chosen, then taken under its pool's lock: one that got work in between is skipped and the next one tried.
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            (WorkerPool Pool, WorkerProcess Worker)? oldest = null;
+            foreach (var pool in _pools.Values)
+            {
+                if (pool.LeastRecentlyUsedIdle() is { } idle && (oldest is null || idle.LastReleased < oldest.Value.Worker.LastReleased))
+                {
+                    oldest = (pool, idle);
+                }
+            }
+
+            if (oldest is not { } found)
+            {
+                return null;
+            }
+
+            if (found.Pool.TryTakeIdle(found.Worker))
+            {
+                return (found.Worker, found.Pool.Function.Name);
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<WorkerProcess> LoadIntoWorkerAsync(DeployedFunction function, CancellationToken cancellationToken)
+    {
         // Pre-started workers have the default limit and network rules; any other launch line starts fresh.
         var allowPrivate = function.Settings.Network.AllowPrivate;
         int? inspectPort = _options.InspectFunction == function.Name ? _options.InspectPort : null;
@@ -366,6 +493,11 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
             await _prober.DisposeAsync();
         }
 
+        if (_scaleTimer is not null)
+        {
+            await _scaleTimer.DisposeAsync();
+        }
+
         var all = _pools.Values.SelectMany(pool => pool.TakeAll()).ToList();
         _pools.Clear();
         while (_generic.TryDequeue(out var generic))
@@ -550,12 +682,40 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
         }
     }
 
-    private void ReapIdle()
+    /// <summary>One round of <see cref="WorkerScaler"/>: hot functions get another worker.</summary>
+    internal void ScaleOut()
     {
-        var cutoff = _time.GetUtcNow() - _options.IdleTimeout;
+        // One round at a time: a timer tick that comes while a slow round still reads /proc skips its turn.
+        if (_stopping.IsCancellationRequested || Interlocked.Exchange(ref _scaling, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var decision in _scaler.Check(_pools.Values))
+            {
+                if (decision.Pool.TryScaleOut())
+                {
+                    Interlocked.Increment(ref _scaledOut);
+                    LogScalingOut(_logger, decision.Pool.Function.Name, decision.Workers, (int)(decision.SlowestCpu * 100), decision.InFlight);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _scaling, 0);
+        }
+    }
+
+    internal void ReapIdle()
+    {
+        var now = _time.GetUtcNow();
+        var cutoff = now - _options.IdleTimeout;
+        var extraCutoff = now - _options.ScaleInIdle;
         foreach (var (key, pool) in _pools)
         {
-            foreach (var worker in pool.TakeIdle(cutoff))
+            foreach (var worker in pool.TakeIdle(cutoff, extraCutoff))
             {
                 LogStoppingIdle(_logger, worker.Id, pool.Function.Name);
                 _ = StopWorkerAsync(worker, "idle");
@@ -575,6 +735,12 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
 
     [LoggerMessage(EventId = LogEvents.WorkerStoppingIdle, Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function}")]
     private static partial void LogStoppingIdle(ILogger logger, string worker, string function);
+
+    [LoggerMessage(EventId = LogEvents.WorkerScalingOut, Level = LogLevel.Information, Message = "Starting another worker for {Function}: its {Workers} worker(s) each used at least {CpuPercent}% of a core with {InFlight} invocations in flight")]
+    private static partial void LogScalingOut(ILogger logger, string function, int workers, int cpuPercent, int inFlight);
+
+    [LoggerMessage(EventId = LogEvents.WorkerEvicted, Level = LogLevel.Debug, Message = "Stopping idle worker {Worker} of {Function} to make room: the node runs its most workers ({MaxWorkers})")]
+    private static partial void LogEvicting(ILogger logger, string worker, string function, int maxWorkers);
 
     [LoggerMessage(EventId = LogEvents.WorkerKillingUnresponsive, Level = LogLevel.Warning, Message = "Killing worker {Worker}: it stopped answering after a deadline ({InFlight} invocations in flight)")]
     private static partial void LogKillingUnresponsive(ILogger logger, string worker, int inFlight);

@@ -16,7 +16,7 @@ public sealed partial class DocExampleTests
         "deployed hello-world version 3", "isola: AUTH_REQUIRED: 'profile' needs a signed-in user", "refused, exit 1", "applied 001_my_notes",
         "[\"Ada's note\"]", "[\"Bob's note\"]", "\n[]\n", "[\"Ada's note\",\"Bob's note\"]" })]
     [InlineData("docs/functions-api.md", new[] { "\"envVars\":[\"API_KEY\",\"BASE_URL\"]", "\"app\":\"shop\"", "\"byTrigger\":", "Hello from json", "Hello from a file" })]
-    [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"" })]
+    [InlineData("docs/running.md", new[] { "{\"status\":\"ok\",\"database\":\"up\"", "\"count\":1,", "\"scaledOut\":0,\"evicted\":0}" })]
     [InlineData("docs/access-control.md", new[] { "\"userId\":\"user-1\"", "\"permissions\":[\"functions.create\",\"functions.update\"]" })]
     [InlineData("docs/data.md", new[] { "\"applied\":true", "\"applied\":false", "\"rowCount\":2", "\"position\":85" })]
     [InlineData("docs/cli.md", new[] { "published on-order.requested (order-7)\n1\n", "skipped hello: unchanged", "skipped nightly: unchanged", "deployed hello version 2", "rolled back hello to version 1",

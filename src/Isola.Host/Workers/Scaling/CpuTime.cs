@@ -1,0 +1,97 @@
+using System.Globalization;
+using Isola.Host.Workers.Memory;
+
+namespace Isola.Host.Workers.Scaling;
+
+/// <summary>CPU time from /proc, in clock ticks: a worker's (its process tree) and the machine's idle share.</summary>
+internal static class CpuTime
+{
+    /// <summary>Clock ticks per second of /proc's figures (USER_HZ): 100 on every Linux ABI .NET runs on.</summary>
+    public const double TicksPerSecond = 100;
+
+    /// <summary>User plus system time of the process and its descendants (a sandbox wrapper's child is the Deno process); null once it is gone.</summary>
+    public static long? OfProcessTree(int pid)
+    {
+        long total = 0;
+        var found = false;
+        foreach (var member in ProcessTree.Of(pid))
+        {
+            if (OfProcess(member) is { } ticks)
+            {
+                total += ticks;
+                found = true;
+            }
+        }
+
+        return found ? total : null;
+    }
+
+    /// <summary>Fields 14 and 15 of /proc/PID/stat (utime, stime), read after the command name, which may hold spaces.</summary>
+    public static long? OfProcess(int pid)
+    {
+        try
+        {
+            return ParseStat(File.ReadAllText($"/proc/{pid}/stat"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static long? ParseStat(string stat)
+    {
+        var end = stat.LastIndexOf(')');
+        if (end < 0)
+        {
+            return null;
+        }
+
+        // After ")": state is field 3, so utime (14) and stime (15) are the 12th and 13th.
+        var fields = stat[(end + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 12
+            && long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+            && long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)
+            ? user + system
+            : null;
+    }
+
+    /// <summary>The machine's idle and total ticks summed over its CPUs, and how many CPUs /proc/stat lists; null where it cannot be read.</summary>
+    public static (long Idle, long Total, int Cpus)? OfMachine()
+    {
+        try
+        {
+            return ParseMachine(File.ReadLines("/proc/stat"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static (long Idle, long Total, int Cpus)? ParseMachine(IEnumerable<string> lines)
+    {
+        (long Idle, long Total)? all = null;
+        var cpus = 0;
+        foreach (var line in lines)
+        {
+            if (!line.StartsWith("cpu", StringComparison.Ordinal))
+            {
+                break; // the cpu lines come first
+            }
+
+            if (line.StartsWith("cpu ", StringComparison.Ordinal))
+            {
+                // user nice system idle iowait irq softirq steal ...: idle and iowait are time nobody ran.
+                var fields = line[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+                all = (fields[3] + (fields.Length > 4 ? fields[4] : 0), fields.Take(8).Sum());
+            }
+            else
+            {
+                cpus++;
+            }
+        }
+
+        return all is { } a && cpus > 0 ? (a.Idle, a.Total, cpus) : null;
+    }
+}
