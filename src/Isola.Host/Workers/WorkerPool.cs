@@ -197,7 +197,8 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
             _starting++;
         }
 
-        _ = StartWorkerAsync();
+        // Speculative: on a full node it waits for the first call (which may evict) rather than evicting now.
+        _ = StartWorkerAsync(evict: false);
     }
 
     /// <summary>Stops accepting work; idle workers stop now, busy ones when their last invocation ends.</summary>
