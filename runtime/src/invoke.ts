@@ -4,8 +4,8 @@ import { NativeResponse, NativeRequest, NativeHeaders } from "./natives.ts";
 import type { Caller, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
-import { beginInvocation, settleInvocation } from "./activity.ts";
-import { rememberOriginal } from "./websocket.ts";
+import { beginInvocation, endInvocation, settleInvocation } from "./activity.ts";
+import { abortRequest, signalFollowing } from "./abort.ts";
 import {
   CALLER_HEADER, CAPABILITY_HEADER, DEADLINE_HEADER, ENVELOPE_PREFIX, ERROR_HEADER, INVOCATION_ID_HEADER, ORIGIN_HEADER,
   SUBPATH_HEADER, TRIGGER_HEADER,
@@ -52,13 +52,21 @@ export function targetOf(url: string): string {
   return slash < 0 ? "/" : url.slice(slash);
 }
 
-function parseOrigin(value: string | null, fallback: string): string {
-  if (!value) return fallback;
+/** The last origin parsed and its text: a worker sees one or two distinct values, so one URL parse serves them all. */
+let lastOriginText = "";
+let lastOrigin = "";
+
+/** The http(s) origin `value` names, or null. */
+function parseOrigin(value: string): string | null {
+  if (value === lastOriginText) return lastOrigin;
   try {
     const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : fallback;
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    lastOriginText = value;
+    lastOrigin = url.origin;
+    return lastOrigin;
   } catch {
-    return fallback;
+    return null;
   }
 }
 
@@ -73,12 +81,63 @@ function parseCaller(value: string | null): Caller | null {
 }
 
 /**
- * Deadlines of invocations in flight, checked by one shared timer. A timer and an AbortSignal.any per
- * invocation (the obvious way) cost a third of a hello invocation's throughput and lengthened GC
- * pauses (measured with wrk through a minimal hop: 7k → 22k req/s), so one sweep every 50 ms aborts
- * whatever is past due instead. The host enforces the deadline on its side regardless.
+ * One invocation in flight. The caller envelope is parsed on first use (a hello function never
+ * reads ctx.auth), and the function's request is aborted through `abort` (deadline, or the host's
+ * connection going away).
  */
-const deadlines = new Map<AbortController, number>();
+class LiveInvocation implements Invocation {
+  pendingWork = 0;
+  responded = false;
+  payload: TriggerPayload | null = null;
+  #callerText: string | null;
+  #caller: Caller | null | undefined = undefined;
+  /** Set once the host's cancellation of `raw` is relayed to the function's request (see sweep). */
+  cancelWired = false;
+  /** Sweeps this invocation has been in flight for. */
+  sweeps = 0;
+
+  constructor(
+    public id: string,
+    public request: Request,
+    readonly raw: Request,
+    readonly controller: AbortController | null,
+    public subpath: string,
+    public deadline: number | null,
+    callerText: string | null,
+    public info: Deno.ServeHandlerInfo,
+    public capability: string | null,
+    public trigger: string,
+  ) {
+    this.#callerText = callerText;
+  }
+
+  get caller(): Caller | null {
+    if (this.#caller === undefined) this.#caller = parseCaller(this.#callerText);
+    return this.#caller;
+  }
+
+  /** The request built here, not `request` (a trigger's body re-read replaces that one and follows this). */
+  #built: Request | null = null;
+
+  set built(request: Request) {
+    this.#built = request;
+  }
+
+  abort(reason: unknown): void {
+    abortRequest(this.#built ?? this.request, this.controller, reason);
+  }
+}
+
+/**
+ * Invocations in flight, swept by one shared timer. A timer and an AbortSignal.any per invocation
+ * (the obvious way) cost a third of a hello invocation's throughput and lengthened GC pauses, so
+ * one sweep every 50 ms aborts whatever is past its deadline instead (the host enforces the
+ * deadline on its side regardless). The sweep also relays the host's cancellation (its connection
+ * going away) to invocations that have lived through a whole sweep interval: reading a Deno.serve
+ * request's signal starts a cancellation watch in Deno (an async op per request, measured at about
+ * as much CPU as the rest of a hello invocation), which short invocations never need.
+ */
+const inFlight = new Set<LiveInvocation>();
 const SWEEP_MS = 50;
 let sweeper: ReturnType<typeof setInterval> | null = null;
 
@@ -88,73 +147,101 @@ function unref(timer: ReturnType<typeof setInterval>): void {
   else (timer as { unref?: () => void }).unref?.();
 }
 
-function sweepDeadlines(): void {
+function sweep(): void {
+  if (inFlight.size === 0) {
+    // Idle: no timer wakes an idle worker; the next invocation starts it again.
+    clearInterval(sweeper!);
+    sweeper = null;
+    return;
+  }
   const now = Date.now();
-  for (const [controller, deadline] of deadlines) {
-    if (deadline > now) continue;
-    deadlines.delete(controller);
-    controller.abort(new DOMException("the invocation's deadline passed", "TimeoutError"));
+  for (const inv of inFlight) {
+    if (inv.deadline !== null && inv.deadline <= now) {
+      inFlight.delete(inv);
+      inv.abort(new DOMException("the invocation's deadline passed", "TimeoutError"));
+    } else if (!inv.cancelWired && ++inv.sweeps >= 2) {
+      wireCancel(inv);
+    }
   }
 }
 
-/** A signal that aborts when `source` does or the deadline passes; forgotten when the invocation ends. */
-function deadlineSignal(source: AbortSignal, deadline: number, end: Promise<unknown>): AbortSignal {
-  const controller = new AbortController();
-  if (source.aborted) {
-    controller.abort(source.reason);
-    return controller.signal;
-  }
-  source.addEventListener("abort", () => controller.abort(source.reason), { once: true });
-  deadlines.set(controller, deadline);
-  end.finally(() => deadlines.delete(controller)).catch(() => {});
+function wireCancel(inv: LiveInvocation): void {
+  inv.cancelWired = true;
+  const source = inv.raw.signal;
+  if (source.aborted) inv.abort(source.reason);
+  else source.addEventListener("abort", () => inv.abort(source.reason), { once: true });
+}
+
+function track(inv: LiveInvocation): void {
+  inFlight.add(inv);
   if (sweeper === null) {
-    sweeper = setInterval(sweepDeadlines, SWEEP_MS);
+    sweeper = setInterval(sweep, SWEEP_MS);
     unref(sweeper);
   }
-  return controller.signal;
 }
 
-function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
-  const headers = new NativeHeaders();
-  const envelope = new Map<string, string>();
-  for (const [name, value] of raw.headers) {
-    if (name.startsWith(ENVELOPE_PREFIX)) envelope.set(name, value);
-    else headers.append(name, value);
-  }
-  const rawUrl = raw.url;
+function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): LiveInvocation {
+  // One pass over the headers: the envelope into locals, the rest as the function's headers.
+  let id = "", originText: string | null = null, subpath = "", deadlineText = "", callerText: string | null = null;
+  let capability: string | null = null, trigger = "", host = "";
+  const headers: [string, string][] = [];
+  raw.headers.forEach((value, name) => {
+    if (!name.startsWith(ENVELOPE_PREFIX)) {
+      if (name === "host") host = value;
+      headers.push([name, value]);
+      return;
+    }
+    switch (name) {
+      case INVOCATION_ID_HEADER:
+        id = value;
+        break;
+      case ORIGIN_HEADER:
+        originText = value;
+        break;
+      case SUBPATH_HEADER:
+        subpath = value;
+        break;
+      case DEADLINE_HEADER:
+        deadlineText = value;
+        break;
+      case CALLER_HEADER:
+        callerText = value;
+        break;
+      case CAPABILITY_HEADER:
+        capability = value;
+        break;
+      case TRIGGER_HEADER:
+        trigger = value;
+        break;
+    }
+  });
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
-  const origin = parseOrigin(
-    envelope.get(ORIGIN_HEADER) ?? null,
-    parseOrigin(`http://${headers.get("host") || "localhost"}`, "http://localhost"),
-  );
-  const deadline = Number(envelope.get(DEADLINE_HEADER));
-  let signal = raw.signal;
-  if (Number.isFinite(deadline) && deadline > 0) {
-    signal = deadlineSignal(signal, deadline, info.completed);
-  }
-  const hasBody = raw.method !== "GET" && raw.method !== "HEAD";
+  const origin = (originText && parseOrigin(originText)) || parseOrigin(`http://${host || "localhost"}`) || "http://localhost";
+  const deadline = Number(deadlineText);
+  const method = raw.method;
+  const { signal, controller } = signalFollowing();
   const init: RequestInit & { duplex?: "half" } = {
-    method: raw.method,
+    method,
     headers,
-    body: hasBody ? raw.body : null,
-    signal,
+    body: method !== "GET" && method !== "HEAD" ? raw.body : null,
     duplex: "half",
   };
-  const request = new NativeRequest(origin + targetOf(rawUrl), init);
-  rememberOriginal(request, raw);
-  return {
-    id: envelope.get(INVOCATION_ID_HEADER) || crypto.randomUUID(),
+  if (signal) init.signal = signal;
+  const request = new NativeRequest(origin + targetOf(raw.url), init);
+  const inv = new LiveInvocation(
+    id || crypto.randomUUID(),
     request,
-    subpath: envelope.get(SUBPATH_HEADER) ?? "",
-    deadline: Number.isFinite(deadline) && deadline > 0 ? deadline : null,
-    caller: parseCaller(envelope.get(CALLER_HEADER) ?? null),
+    raw,
+    controller,
+    subpath,
+    deadlineText !== "" && Number.isFinite(deadline) && deadline > 0 ? deadline : null,
+    callerText,
     info,
-    capability: envelope.get(CAPABILITY_HEADER) || null,
-    pendingWork: 0,
-    responded: false,
-    trigger: envelope.get(TRIGGER_HEADER) || "http",
-    payload: null,
-  };
+    capability || null,
+    trigger || "http",
+  );
+  inv.built = request;
+  return inv;
 }
 
 /**
@@ -203,34 +290,30 @@ function passThrough(result: unknown): Response {
   }
 }
 
-export async function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+export function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> {
   const invoke = invoker;
   if (!invoke) {
     return runtimeError(503, "BOOT_ERROR", bootFailure ?? "no function is loaded in this worker");
   }
-  // In flight until the response body has been sent, not just until the handler returned.
-  const end = beginInvocation();
-  info.completed.then(end, end);
-  let inv: Invocation;
+  const inv = makeInvocation(raw, info);
+  // In flight until the response body has been sent, not just until the handler returned; then its
+  // capability ends once its waitUntil work has settled too.
+  beginInvocation();
+  track(inv);
+  info.completed.then(() => finish(inv), () => finish(inv));
+  return inv.trigger === "http" ? run(inv, invoke) : readTriggerPayload(inv).then(() => run(inv, invoke));
+}
+
+function finish(inv: LiveInvocation): void {
+  inFlight.delete(inv);
+  endInvocation();
+  inv.responded = true;
+  settleInvocation(inv);
+}
+
+async function run(inv: Invocation, invoke: Invoke): Promise<Response> {
   try {
-    inv = makeInvocation(raw, info);
-  } catch (error) {
-    end();
-    throw error;
-  }
-  try {
-    await readTriggerPayload(inv);
-  } catch (error) {
-    end();
-    throw error;
-  }
-  const settled = inv;
-  info.completed.finally(() => {
-    settled.responded = true;
-    settleInvocation(settled);
-  }).catch(() => {});
-  try {
-    return passThrough(await runInInvocation(inv, () => invoke(inv)));
+    return passThrough(await runInInvocation(inv, invoke));
   } catch (error) {
     logError(error, undefined, inv.id);
     return functionError(error);
@@ -254,7 +337,7 @@ export async function warmUp(): Promise<void> {
   });
   const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 0 }, completed: Promise.resolve() };
   const inv = makeInvocation(raw, info as Deno.ServeHandlerInfo);
-  const res = await runInInvocation(inv, async () => {
+  const res = await runInInvocation(inv, async (inv) => {
     await inv.request.text();
     return json(200, { url: inv.request.url });
   });
