@@ -5,13 +5,12 @@
 //   <out>/worker.args  one argument per line (extra V8 flags appended to --v8-flags)
 //   <out>/worker.env   NAME=value per line
 //   <out>/load.json    the /__isola/load body
-// Usage: deno run --allow-run --allow-read --allow-write prepare.ts HOST_DLL DENO WORKER_DIR OUT MEMORY_MB [V8_FLAGS]
-const [hostDll, deno, workerDir, out, memoryMb, extraV8 = ""] = Deno.args;
+// Usage: deno run --allow-run --allow-read --allow-write --allow-env prepare.ts HOST_DLL DENO BOOTSTRAP WORKER_DIR OUT MEMORY_MB [V8_FLAGS]
+const [hostDll, deno, bootstrap, workerDir, out, memoryMb, extraV8 = ""] = Deno.args;
 if (!memoryMb) {
-  console.error("usage: prepare.ts HOST_DLL DENO WORKER_DIR OUT MEMORY_MB [V8_FLAGS]");
+  console.error("usage: prepare.ts HOST_DLL DENO BOOTSTRAP WORKER_DIR OUT MEMORY_MB [V8_FLAGS]");
   Deno.exit(2);
 }
-const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const HELLO = 'export default () => Response.json({ message: "Hello!" });\n';
 
 async function run(command: string, args: string[], options: Deno.CommandOptions = {}): Promise<string> {
@@ -42,7 +41,8 @@ await run(deno, commands.bundle.map((arg) => fill(arg, { output: bundle, entrypo
   env: { DENO_DIR: denoDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
 });
 
-const values = { workerDir, memoryMb, hostPort: "47999", bootstrap: `${REPO}/runtime/bootstrap.ts` };
+await Deno.mkdir(out, { recursive: true });
+const values = { workerDir, memoryMb, hostPort: "47999", bootstrap };
 const args = commands.worker.map((arg) => {
   const filled = fill(arg, values);
   return extraV8 && filled.startsWith("--v8-flags=") ? `${filled},${extraV8}` : filled;

@@ -104,14 +104,15 @@ for (const mode of ["c50", "c1"]) {
 }
 
 const deno = summary.get("deno c50");
-const isola = summary.get("isola c50");
-if (deno && isola) {
+for (const name of ["before", "isola"]) {
+  const worker = summary.get(`${name} c50`);
+  if (!deno || !worker) continue;
   console.log("");
-  console.log(`throughput (c=50) isola/deno = ${(isola.rps / deno.rps).toFixed(2)} (goal >= 0.80)`);
-  console.log(`server CPU per request (c=50) isola/deno = ${(isola.upstreamCpu / deno.upstreamCpu).toFixed(2)}`);
+  console.log(`${name}: throughput (c=50) vs bare Deno = ${(worker.rps / deno.rps).toFixed(2)} (goal >= 0.80)`);
+  console.log(`${name}: server CPU per request (c=50) vs bare Deno = ${(worker.upstreamCpu / deno.upstreamCpu).toFixed(2)}`);
+  const latency = summary.get(`${name} c1`);
+  if (latency) console.log(`${name}: c=1 p99 = ${ms(latency.p99)} ms (goal <= 2 ms)`);
 }
-const latency = summary.get("isola c1");
-if (latency) console.log(`isola c=1 p99 = ${ms(latency.p99)} ms (goal <= 2 ms)`);
 for (const r of rss) console.log(`RSS ${r.server} ${r.when}: ${(r.kb / 1024).toFixed(1)} MB`);
 const bad = runs.filter((r) => r.errors > 0);
 if (bad.length) console.log(`WARNING: ${bad.length} runs had socket errors or non-2xx answers: their figures are not trustworthy`);
