@@ -5,7 +5,7 @@ import type { Caller, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
 import { beginInvocation, endInvocation, settleInvocation } from "./activity.ts";
-import { abortRequest, signalFollowing } from "./abort.ts";
+import { abortFunctionRequest, functionRequest, receivedHeaders } from "./function-request.ts";
 import {
   CALLER_HEADER, CAPABILITY_HEADER, DEADLINE_HEADER, ENVELOPE_PREFIX, ERROR_HEADER, INVOCATION_ID_HEADER, ORIGIN_HEADER,
   SUBPATH_HEADER, TRIGGER_HEADER,
@@ -100,7 +100,6 @@ class LiveInvocation implements Invocation {
     public id: string,
     public request: Request,
     readonly raw: Request,
-    readonly controller: AbortController | null,
     public subpath: string,
     public deadline: number | null,
     callerText: string | null,
@@ -124,7 +123,7 @@ class LiveInvocation implements Invocation {
   }
 
   abort(reason: unknown): void {
-    abortRequest(this.#built ?? this.request, this.controller, reason);
+    abortFunctionRequest(this.#built ?? this.request, reason);
   }
 }
 
@@ -181,58 +180,51 @@ function track(inv: LiveInvocation): void {
 }
 
 function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): LiveInvocation {
-  // One pass over the headers: the envelope into locals, the rest as the function's headers.
-  let id = "", originText: string | null = null, subpath = "", deadlineText = "", callerText: string | null = null;
+  // One pass over the headers as received: the envelope into locals, the rest for the function.
+  let id = "", originText = "", subpath = "", deadlineText = "", callerText: string | null = null;
   let capability: string | null = null, trigger = "", host = "";
+  const received = receivedHeaders(raw);
   const headers: [string, string][] = [];
-  raw.headers.forEach((value, name) => {
+  for (let i = 0; i < received.length; i++) {
+    const header = received[i];
+    const name = header[0];
     if (!name.startsWith(ENVELOPE_PREFIX)) {
-      if (name === "host") host = value;
-      headers.push([name, value]);
-      return;
+      if (name === "host") host = header[1];
+      headers.push(header);
+      continue;
     }
     switch (name) {
       case INVOCATION_ID_HEADER:
-        id = value;
+        id = header[1];
         break;
       case ORIGIN_HEADER:
-        originText = value;
+        originText = header[1];
         break;
       case SUBPATH_HEADER:
-        subpath = value;
+        subpath = header[1];
         break;
       case DEADLINE_HEADER:
-        deadlineText = value;
+        deadlineText = header[1];
         break;
       case CALLER_HEADER:
-        callerText = value;
+        callerText = header[1];
         break;
       case CAPABILITY_HEADER:
-        capability = value;
+        capability = header[1];
         break;
       case TRIGGER_HEADER:
-        trigger = value;
+        trigger = header[1];
         break;
     }
-  });
+  }
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
   const origin = (originText && parseOrigin(originText)) || parseOrigin(`http://${host || "localhost"}`) || "http://localhost";
   const deadline = Number(deadlineText);
-  const method = raw.method;
-  const { signal, controller } = signalFollowing();
-  const init: RequestInit & { duplex?: "half" } = {
-    method,
-    headers,
-    body: method !== "GET" && method !== "HEAD" ? raw.body : null,
-    duplex: "half",
-  };
-  if (signal) init.signal = signal;
-  const request = new NativeRequest(origin + targetOf(raw.url), init);
+  const request = functionRequest(raw, origin + targetOf(raw.url), headers);
   const inv = new LiveInvocation(
     id || crypto.randomUUID(),
     request,
     raw,
-    controller,
     subpath,
     deadlineText !== "" && Number.isFinite(deadline) && deadline > 0 ? deadline : null,
     callerText,
