@@ -60,6 +60,8 @@ export class InvocationContext implements FunctionContext {
   readonly log: FunctionLogger = functionLogger;
   readonly waitUntil: (promise: unknown) => void = waitUntil;
   #inv: Invocation;
+  /** Held here: the invocation lets go of its requests once the response is sent (invoke.ts). */
+  #fetchRequest: Request;
   #specs: unknown[];
   #request?: FunctionContext["request"];
   #db?: Db;
@@ -73,6 +75,7 @@ export class InvocationContext implements FunctionContext {
     this.function = fn;
     this.trigger = triggerOf(inv);
     this.#inv = inv;
+    this.#fetchRequest = inv.request;
     this.#specs = bindings;
   }
 
@@ -87,14 +90,15 @@ export class InvocationContext implements FunctionContext {
   get request(): FunctionContext["request"] {
     if (this.#request) return this.#request;
     const inv = this.#inv;
-    const url = inv.request.url;
+    const request = this.#fetchRequest;
+    const url = request.url;
     return this.#request = {
       id: inv.id,
-      method: inv.request.method,
+      method: request.method,
       url,
       path: new URL(url).pathname,
       subpath: inv.subpath,
-      headers: headersObject(inv.request.headers),
+      headers: headersObject(request.headers),
     };
   }
 

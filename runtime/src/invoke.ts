@@ -5,7 +5,7 @@ import type { Caller, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
 import { beginInvocation, endInvocation, settleInvocation } from "./activity.ts";
-import { abortFunctionRequest, functionRequest, receivedHeaders } from "./function-request.ts";
+import { abortFunctionRequest, functionRequest, receivedHeaders, responseHasHeader } from "./deno-internals.ts";
 import {
   CALLER_HEADER, CAPABILITY_HEADER, DEADLINE_HEADER, ENVELOPE_PREFIX, ERROR_HEADER, INVOCATION_ID_HEADER, ORIGIN_HEADER,
   SUBPATH_HEADER, TRIGGER_HEADER,
@@ -81,33 +81,53 @@ function parseCaller(value: string | null): Caller | null {
 }
 
 /**
- * One invocation in flight. The caller envelope is parsed on first use (a hello function never
- * reads ctx.auth), and the function's request is aborted through `abort` (deadline, or the host's
+ * One invocation. The caller envelope is parsed on first use (a hello function never reads
+ * ctx.auth), and the function's request is aborted through `abort` (deadline, or the host's
  * connection going away).
+ *
+ * It is also the invocation's AsyncLocalStorage store, and Deno keeps each store as the value of a
+ * WeakMap entry keyed by that run's context: V8's scavenger copies such values as if they were
+ * strongly held until the next full GC notices the key is gone. A store holding the requests would
+ * make every request survive the young generation and be promoted (measured: the whole per-request
+ * graph, tens of MB a second, and scavenges of tens of ms). So once the response is sent, `release`
+ * drops the requests and what hangs off them; what outlives the response (waitUntil work, logs, host
+ * calls) needs only the id, the capability and the counters.
  */
 class LiveInvocation implements Invocation {
   pendingWork = 0;
   responded = false;
-  payload: TriggerPayload | null = null;
+  #payload: TriggerPayload | null = null;
   #callerText: string | null;
   #caller: Caller | null | undefined = undefined;
+  #request: Request | null;
+  #raw: Request | null;
+  #info: Deno.ServeHandlerInfo | null;
+  /** The request built here, which `request` follows even once a trigger's body re-read replaces it. */
+  #built: Request | null;
   /** Set once the host's cancellation of `raw` is relayed to the function's request (see sweep). */
   cancelWired = false;
   /** Sweeps this invocation has been in flight for. */
   sweeps = 0;
+  /** Neighbours in the list of invocations in flight (see track), and whether it is in it. */
+  prev: LiveInvocation | null = null;
+  next: LiveInvocation | null = null;
+  tracked = false;
 
   constructor(
     public id: string,
-    public request: Request,
-    readonly raw: Request,
+    request: Request,
+    raw: Request,
     public subpath: string,
     public deadline: number | null,
     callerText: string | null,
-    public info: Deno.ServeHandlerInfo,
+    info: Deno.ServeHandlerInfo,
     public capability: string | null,
     public trigger: string,
   ) {
     this.#callerText = callerText;
+    this.#request = this.#built = request;
+    this.#raw = raw;
+    this.#info = info;
   }
 
   get caller(): Caller | null {
@@ -115,16 +135,44 @@ class LiveInvocation implements Invocation {
     return this.#caller;
   }
 
-  /** The request built here, not `request` (a trigger's body re-read replaces that one and follows this). */
-  #built: Request | null = null;
+  get request(): Request {
+    return this.#request ?? ended();
+  }
 
-  set built(request: Request) {
-    this.#built = request;
+  set request(request: Request) {
+    this.#request = request;
+  }
+
+  get raw(): Request {
+    return this.#raw ?? ended();
+  }
+
+  get info(): Deno.ServeHandlerInfo {
+    return this.#info ?? ended();
+  }
+
+  get payload(): TriggerPayload | null {
+    return this.#payload;
+  }
+
+  set payload(payload: TriggerPayload | null) {
+    this.#payload = payload;
   }
 
   abort(reason: unknown): void {
-    abortFunctionRequest(this.#built ?? this.request, reason);
+    if (this.#built) abortFunctionRequest(this.#built, reason);
   }
+
+  /** The response is sent: keep only what outlives it (see the class comment). */
+  release(): void {
+    this.#request = this.#raw = this.#built = null;
+    this.#info = null;
+    this.#payload = null;
+  }
+}
+
+function ended(): never {
+  throw new Error("the invocation has ended: its requests are no longer kept (the function's ctx keeps what it needs)");
 }
 
 /**
@@ -135,8 +183,11 @@ class LiveInvocation implements Invocation {
  * going away) to invocations that have lived through a whole sweep interval: reading a Deno.serve
  * request's signal starts a cancellation watch in Deno (an async op per request, measured at about
  * as much CPU as the rest of a hello invocation), which short invocations never need.
+ *
+ * The invocations in flight are a list linked through themselves: a Set's table, rebuilt as it
+ * grows and shrinks with the load, was most of what the young generation had to promote.
  */
-const inFlight = new Set<LiveInvocation>();
+let inFlight: LiveInvocation | null = null;
 const SWEEP_MS = 50;
 let sweeper: ReturnType<typeof setInterval> | null = null;
 
@@ -147,20 +198,22 @@ function unref(timer: ReturnType<typeof setInterval>): void {
 }
 
 function sweep(): void {
-  if (inFlight.size === 0) {
+  if (inFlight === null) {
     // Idle: no timer wakes an idle worker; the next invocation starts it again.
     clearInterval(sweeper!);
     sweeper = null;
     return;
   }
   const now = Date.now();
-  for (const inv of inFlight) {
+  for (let inv: LiveInvocation | null = inFlight; inv !== null;) {
+    const next: LiveInvocation | null = inv.next;
     if (inv.deadline !== null && inv.deadline <= now) {
-      inFlight.delete(inv);
+      untrack(inv);
       inv.abort(new DOMException("the invocation's deadline passed", "TimeoutError"));
     } else if (!inv.cancelWired && ++inv.sweeps >= 2) {
       wireCancel(inv);
     }
+    inv = next;
   }
 }
 
@@ -172,14 +225,26 @@ function wireCancel(inv: LiveInvocation): void {
 }
 
 function track(inv: LiveInvocation): void {
-  inFlight.add(inv);
+  inv.tracked = true;
+  inv.next = inFlight;
+  if (inFlight !== null) inFlight.prev = inv;
+  inFlight = inv;
   if (sweeper === null) {
     sweeper = setInterval(sweep, SWEEP_MS);
     unref(sweeper);
   }
 }
 
-function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): LiveInvocation {
+function untrack(inv: LiveInvocation): void {
+  if (!inv.tracked) return;
+  inv.tracked = false;
+  if (inv.prev !== null) inv.prev.next = inv.next;
+  else inFlight = inv.next;
+  if (inv.next !== null) inv.next.prev = inv.prev;
+  inv.prev = inv.next = null;
+}
+
+function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo, target: string): LiveInvocation {
   // One pass over the headers as received: the envelope into locals, the rest for the function.
   let id = "", originText = "", subpath = "", deadlineText = "", callerText: string | null = null;
   let capability: string | null = null, trigger = "", host = "";
@@ -220,7 +285,7 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): LiveInvocati
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
   const origin = (originText && parseOrigin(originText)) || parseOrigin(`http://${host || "localhost"}`) || "http://localhost";
   const deadline = Number(deadlineText);
-  const request = functionRequest(raw, origin + targetOf(raw.url), headers);
+  const request = functionRequest(raw, origin + target, headers);
   const inv = new LiveInvocation(
     id || crypto.randomUUID(),
     request,
@@ -232,7 +297,6 @@ function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): LiveInvocati
     capability || null,
     trigger || "http",
   );
-  inv.built = request;
   return inv;
 }
 
@@ -270,7 +334,7 @@ function passThrough(result: unknown): Response {
     const what = result === null ? "null" : typeof result;
     throw new TypeError(`the handler returned ${what} instead of a Response`);
   }
-  if (!result.headers.has(ERROR_HEADER) || runtimeResponses.has(result)) return result;
+  if (!responseHasHeader(result, ERROR_HEADER) || runtimeResponses.has(result)) return result;
   try {
     result.headers.delete(ERROR_HEADER);
     return result;
@@ -282,22 +346,25 @@ function passThrough(result: unknown): Response {
   }
 }
 
-export function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response> {
+/** One invocation; `target` is the request target of `raw` (targetOf(raw.url)). */
+export function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo, target: string): Response | Promise<Response> {
   const invoke = invoker;
   if (!invoke) {
     return runtimeError(503, "BOOT_ERROR", bootFailure ?? "no function is loaded in this worker");
   }
-  const inv = makeInvocation(raw, info);
+  const inv = makeInvocation(raw, info, target);
   // In flight until the response body has been sent, not just until the handler returned; then its
   // capability ends once its waitUntil work has settled too.
   beginInvocation();
   track(inv);
-  info.completed.then(() => finish(inv), () => finish(inv));
+  const done = () => finish(inv);
+  info.completed.then(done, done);
   return inv.trigger === "http" ? run(inv, invoke) : readTriggerPayload(inv).then(() => run(inv, invoke));
 }
 
 function finish(inv: LiveInvocation): void {
-  inFlight.delete(inv);
+  untrack(inv);
+  inv.release();
   endInvocation();
   inv.responded = true;
   settleInvocation(inv);
@@ -328,7 +395,7 @@ export async function warmUp(): Promise<void> {
     body: "warm",
   });
   const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 0 }, completed: Promise.resolve() };
-  const inv = makeInvocation(raw, info as Deno.ServeHandlerInfo);
+  const inv = makeInvocation(raw, info as Deno.ServeHandlerInfo, targetOf(raw.url));
   const res = await runInInvocation(inv, async (inv) => {
     await inv.request.text();
     return json(200, { url: inv.request.url });

@@ -27,20 +27,22 @@ type Handler = (...args: unknown[]) => unknown;
 
 /** Deno.serve's `info`: ctx, plus `remoteAddr` (the caller's address when the host forwarded one) and `completed`. */
 class ServeInfo extends InvocationContext {
-  readonly #inv: Invocation;
+  readonly #request: Request;
+  readonly #info: Deno.ServeHandlerInfo;
 
   constructor(inv: Invocation, fn: LoadedFunction) {
     super(inv, fn.info, fn.env, fn.bindings);
-    this.#inv = inv;
+    this.#request = inv.request;
+    this.#info = inv.info;
   }
 
   get remoteAddr(): Deno.NetAddr {
-    const forwarded = this.#inv.request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    const forwarded = this.#request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
     return { transport: "tcp", hostname: forwarded || "127.0.0.1", port: 0 };
   }
 
   get completed(): Promise<void> {
-    return this.#inv.info.completed;
+    return this.#info.completed;
   }
 }
 

@@ -13,7 +13,8 @@ export function upgradeWebSocket(
   options?: Deno.UpgradeWebSocketOptions,
 ): Deno.WebSocketUpgrade {
   const inv = currentInvocation();
-  const upgrade = realUpgrade(inv?.request === request ? inv.raw : request, options);
+  // An invocation that has answered no longer holds its requests (invoke.ts), and has nothing to upgrade.
+  const upgrade = realUpgrade(inv && !inv.responded && inv.request === request ? inv.raw : request, options);
   // An open socket is the invocation still at work: it keeps its capability (ctx.db in message
   // handlers) and holds off the /tmp wipe until it closes.
   waitUntil(new Promise<void>((resolve) => upgrade.socket.addEventListener("close", () => resolve(), { once: true })));

@@ -1,6 +1,9 @@
-// The Request a function sees: Deno.serve's request with the envelope headers removed and the url
-// rewritten to the caller's origin, and a signal the runtime can abort (deadline, host gone).
+// What the hello path needs of Deno's fetch classes, done with Deno's own pieces when the pinned
+// Deno has them (found by their descriptions, checked by a probe at start), else with the public
+// API. Two things:
 //
+// 1. The Request a function sees: Deno.serve's request with the envelope headers removed and the
+// url rewritten to the caller's origin, and a signal the runtime can abort (deadline, host gone).
 // Built with the public API (`new Request(url, {method, headers, body, signal})`) it cost more CPU
 // than everything else on a hello invocation together (bench/runtime/, bench/README.md "Runtime
 // tax"): Deno copies and validates every header through WebIDL conversions, builds an inner request
@@ -12,7 +15,11 @@
 // signal is a plain one Deno makes on first use, aborted through AbortSignal's [[signalAbort]].
 // Anything missing (another Deno version) falls back to the public API, which the probe also
 // keeps honest: both give the same request.
-import { NativeRequest } from "./natives.ts";
+//
+// 2. Whether a function's Response carries a header, without `response.headers`: reading that
+// materialises the Headers object and drops the response off Deno.serve's fast path (a static body
+// written in one op), which a hello response otherwise takes.
+import { NativeRequest, NativeResponse } from "./natives.ts";
 
 type HeaderList = [string, string][];
 type SignalAbort = (this: AbortSignal, reason: unknown) => void;
@@ -47,6 +54,8 @@ interface Internals {
   inner: symbol;
   guard: symbol;
   signalAbort: SignalAbort;
+  /** A Response's inner response, whose headerList its Headers object shares. */
+  responseInner: symbol;
 }
 
 function symbolOf(object: object, description: string): symbol | undefined {
@@ -60,8 +69,9 @@ function findInternals(): Internals | null {
   const guard = symbolOf(sample, "headers guard");
   const abortKey = symbolOf(AbortSignal.prototype, "[[signalAbort]]");
   const signalAbort = abortKey && (AbortSignal.prototype as unknown as Record<symbol, unknown>)[abortKey];
-  if (!brand || !inner || !guard || typeof signalAbort !== "function") return null;
-  return { brand, inner, guard, signalAbort: signalAbort as SignalAbort };
+  const responseInner = symbolOf(new NativeResponse(null), "response");
+  if (!brand || !inner || !guard || typeof signalAbort !== "function" || !responseInner) return null;
+  return { brand, inner, guard, signalAbort: signalAbort as SignalAbort, responseInner };
 }
 
 let internals = findInternals();
@@ -116,6 +126,18 @@ export function abortFunctionRequest(request: Request, reason: unknown): void {
   if (!signal.aborted) internals.signalAbort.call(signal, reason);
 }
 
+/** Whether `response` has a header `name` (given in lower case). */
+export function responseHasHeader(response: Response, name: string): boolean {
+  // A static body's content-type is kept aside until the headers are read.
+  if (!internals || name === "content-type") return response.headers.has(name);
+  const list = (response as unknown as Record<symbol, { headerList: HeaderList }>)[internals.responseInner].headerList;
+  for (let i = 0; i < list.length; i++) {
+    const header = list[i][0];
+    if (header.length === name.length && header.toLowerCase() === name) return true;
+  }
+  return false;
+}
+
 /**
  * Builds a request both ways from a synthetic one and compares everything a function or Deno's
  * fetch reads of it; on any difference the public API is used from then on.
@@ -139,7 +161,11 @@ async function probe(): Promise<boolean> {
   got.signal.addEventListener("abort", () => heard = true);
   const reason = new Error("probe");
   abortFunctionRequest(got, reason);
-  return got instanceof NativeRequest && posted.url === "https://a.example/p?q=1" && posted.method === "POST" &&
+  const marked = new NativeResponse("x", { headers: { "X-Probe": "1" } });
+  const json = NativeResponse.json({});
+  json.headers.set("x-later", "1");
+  return responseHasHeader(marked, "x-probe") && !responseHasHeader(marked, "x-other") && responseHasHeader(json, "x-later") &&
+    got instanceof NativeRequest && posted.url === "https://a.example/p?q=1" && posted.method === "POST" &&
     JSON.stringify(bodies) === JSON.stringify(["probe body", "probe body"]) && clone.url === posted.url &&
     JSON.stringify([...got.headers]) === JSON.stringify([["content-type", "text/plain"], ["x-added", "yes"], ["x-two", "1, 2"]]) &&
     copy.url === got.url && copy.method === "GET" && copy.headers.get("x-added") === "yes" && !copy.headers.has("x-isola-origin") &&

@@ -1,7 +1,7 @@
-// The function's request (runtime/src/function-request.ts), built from a real Deno.serve request on
+// The function's request (runtime/src/deno-internals.ts), built from a real Deno.serve request on
 // a Unix socket: what the function, fetch(), clone() and new Request(req) read of it, and its signal.
 import { assert, assertEquals } from "./assert.ts";
-import { abortFunctionRequest, functionRequest, receivedHeaders, setDenoInternals, usesDenoInternals } from "../src/function-request.ts";
+import { abortFunctionRequest, functionRequest, receivedHeaders, responseHasHeader, setDenoInternals, usesDenoInternals } from "../src/deno-internals.ts";
 import { PROCESS_TEST } from "./harness.ts";
 
 Deno.test("the pinned Deno's own request pieces pass the runtime's probe (else every invocation takes the slow public path)", () => {
@@ -93,4 +93,17 @@ bothWays("abortFunctionRequest aborts the function's signal once, with its reaso
       return Promise.resolve(new Response("ok"));
     });
     assertEquals(seen, ["TimeoutError", true, true, "late"]);
+});
+
+bothWays("responseHasHeader finds a header in any case, set at construction or later, and no other", () => {
+  const own = new Response("x", { headers: { "X-Isola-Error": "BOOT_ERROR" } });
+  const json = Response.json({ a: 1 });
+  const later = Response.json({ a: 1 });
+  later.headers.set("x-isola-error", "E");
+  assertEquals(
+    [responseHasHeader(own, "x-isola-error"), responseHasHeader(json, "x-isola-error"), responseHasHeader(json, "content-type"),
+      responseHasHeader(later, "x-isola-error")],
+    [true, false, true, true],
+  );
+  return Promise.resolve();
 });
