@@ -12,6 +12,8 @@ if (!memoryMb) {
   Deno.exit(2);
 }
 const HELLO = 'export default () => Response.json({ message: "Hello!" });\n';
+// Another function module to serve instead (bench/runtime/run's BENCH_FUNCTION): for V8 flags weighed on heavier work.
+const source = Deno.env.get("BENCH_FUNCTION") ? await Deno.readTextFile(Deno.env.get("BENCH_FUNCTION")!) : HELLO;
 
 async function run(command: string, args: string[], options: Deno.CommandOptions = {}): Promise<string> {
   const result = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options }).output();
@@ -33,7 +35,7 @@ const commands = JSON.parse(await run("dotnet", [hostDll, "protocol-commands"]))
 const fnDir = `${workerDir}/functions/hello`;
 await Deno.mkdir(fnDir, { recursive: true });
 await Deno.mkdir(`${workerDir}/tmp`, { recursive: true });
-await Deno.writeTextFile(`${fnDir}/index.ts`, HELLO);
+await Deno.writeTextFile(`${fnDir}/index.ts`, source);
 const bundle = `${fnDir}/.isola-bundle.mjs`;
 const denoDir = `${out}/deno-cache`;
 await run(deno, commands.bundle.map((arg) => fill(arg, { output: bundle, entrypoint: "index.ts" })), {
