@@ -1,5 +1,5 @@
 // bench/runtime/run's report: medians over the interleaved runs of each server and mode, printed as
-// a markdown table, and the two ratios the issue asks for (throughput, worker CPU per request).
+// a markdown table, and the ratios to bare Deno (throughput, worker CPU per request) and the c=1 p99 against P2.
 // Usage: deno run --allow-read report.ts RUNS_JSONL
 /** One wrk run as bench/runtime/run wrote it: CPU µs of the hop and of the server behind it, wrk's figures. */
 interface RawRun {

@@ -245,59 +245,36 @@ function untrack(inv: LiveInvocation): void {
 }
 
 function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo, target: string): LiveInvocation {
-  // One pass over the headers as received: the envelope into locals, the rest for the function.
-  let id = "", originText = "", subpath = "", deadlineText = "", callerText: string | null = null;
-  let capability: string | null = null, trigger = "", host = "";
+  // One pass over the headers as received: the envelope aside, the rest for the function.
+  const envelope: Record<string, string> = {};
+  let host = "";
   const received = receivedHeaders(raw);
   const headers: [string, string][] = [];
   for (let i = 0; i < received.length; i++) {
     const header = received[i];
     const name = header[0];
-    if (!name.startsWith(ENVELOPE_PREFIX)) {
+    if (name.startsWith(ENVELOPE_PREFIX)) {
+      envelope[name] = header[1];
+    } else {
       if (name === "host") host = header[1];
       headers.push(header);
-      continue;
-    }
-    switch (name) {
-      case INVOCATION_ID_HEADER:
-        id = header[1];
-        break;
-      case ORIGIN_HEADER:
-        originText = header[1];
-        break;
-      case SUBPATH_HEADER:
-        subpath = header[1];
-        break;
-      case DEADLINE_HEADER:
-        deadlineText = header[1];
-        break;
-      case CALLER_HEADER:
-        callerText = header[1];
-        break;
-      case CAPABILITY_HEADER:
-        capability = header[1];
-        break;
-      case TRIGGER_HEADER:
-        trigger = header[1];
-        break;
     }
   }
+  const originText = envelope[ORIGIN_HEADER], deadlineText = envelope[DEADLINE_HEADER];
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
   const origin = (originText && parseOrigin(originText)) || parseOrigin(`http://${host || "localhost"}`) || "http://localhost";
   const deadline = Number(deadlineText);
-  const request = functionRequest(raw, origin + target, headers);
-  const inv = new LiveInvocation(
-    id || crypto.randomUUID(),
-    request,
+  return new LiveInvocation(
+    envelope[INVOCATION_ID_HEADER] || crypto.randomUUID(),
+    functionRequest(raw, origin + target, headers),
     raw,
-    subpath,
-    deadlineText !== "" && Number.isFinite(deadline) && deadline > 0 ? deadline : null,
-    callerText,
+    envelope[SUBPATH_HEADER] ?? "",
+    deadlineText && Number.isFinite(deadline) && deadline > 0 ? deadline : null,
+    envelope[CALLER_HEADER] || null,
     info,
-    capability || null,
-    trigger || "http",
+    envelope[CAPABILITY_HEADER] || null,
+    envelope[TRIGGER_HEADER] || "http",
   );
-  return inv;
 }
 
 /**
