@@ -103,5 +103,5 @@ serve({
     const query = target.indexOf("?");
     return handleControl(req, query < 0 ? target : target.slice(0, query), startDeferred());
   }
-  return handleInvocation(req, info);
+  return handleInvocation(req, info, target);
 });

@@ -6,14 +6,17 @@ using Npgsql;
 // For budget P6 it also answers two paths itself: /__direct (the hello JSON, no forward) and /__db
 // (`select 1` through Npgsql, on a connection string read from --db-conn-file at the first call,
 // since the bench learns where Isola's PostgreSQL is only after the hop has started).
+// With --headers-file (lines "name: value") it adds those headers to every forwarded request: what
+// bench/runtime/run uses to send an Isola worker the envelope the host would (runtime/PROTOCOL.md).
 var builder = WebApplication.CreateBuilder(args);
 
 // ASP.NET Core logs two Information lines per request by default: that would measure the console.
 builder.Logging.ClearProviders();
 
 var socketPath = builder.Configuration["upstream"]
-    ?? throw new InvalidOperationException("usage: CSharpHop --urls http://127.0.0.1:PORT --upstream /path/to/deno.sock [--db-conn-file FILE]");
-var forwarder = new UnixSocketForwarder(socketPath);
+    ?? throw new InvalidOperationException("usage: CSharpHop --urls http://127.0.0.1:PORT --upstream /path/to/deno.sock [--db-conn-file FILE] [--headers-file FILE]");
+var headersFile = builder.Configuration["headers-file"];
+var forwarder = new UnixSocketForwarder(socketPath, headersFile is null ? [] : FixedHeaders.Read(headersFile));
 var connectionFile = builder.Configuration["db-conn-file"];
 var database = new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(File.ReadAllText(connectionFile
     ?? throw new InvalidOperationException("/__db needs --db-conn-file")).Trim()));

@@ -20,9 +20,11 @@ internal sealed class UnixSocketForwarder
     // HttpMessageInvoker is HttpClient's base: the same SocketsHttpHandler pipeline without the
     // per-request timeout and buffering that HttpClient layers on top (a forwarder streams).
     private readonly HttpMessageInvoker _client;
+    private readonly IReadOnlyList<KeyValuePair<string, string>> _fixedHeaders;
 
-    public UnixSocketForwarder(string socketPath)
+    public UnixSocketForwarder(string socketPath, IReadOnlyList<KeyValuePair<string, string>> fixedHeaders)
     {
+        _fixedHeaders = fixedHeaders;
         var endpoint = new UnixDomainSocketEndPoint(socketPath);
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -67,6 +69,11 @@ internal sealed class UnixSocketForwarder
             {
                 outgoing.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
+        }
+
+        foreach (var (name, value) in _fixedHeaders)
+        {
+            outgoing.Headers.TryAddWithoutValidation(name, value);
         }
 
         HttpResponseMessage upstream;

@@ -21,16 +21,14 @@ function checkIdle(): void {
   if (inFlight === 0 && background.size === 0) idleHook();
 }
 
-/** Counts an invocation; the returned function ends it (safe to call twice). */
-export function beginInvocation(): () => void {
+/** Counts an invocation in flight; `endInvocation` (once per begin) ends it. */
+export function beginInvocation(): void {
   inFlight++;
-  let ended = false;
-  return () => {
-    if (ended) return;
-    ended = true;
-    inFlight--;
-    checkIdle();
-  };
+}
+
+export function endInvocation(): void {
+  inFlight--;
+  checkIdle();
 }
 
 /**

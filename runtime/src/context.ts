@@ -1,13 +1,13 @@
 // Invocation tracking through async work, and the `ctx` object functions receive.
 import type { AsyncLocalStorage } from "node:async_hooks";
-import type { FunctionContext, FunctionInfo, Invocation, TriggerPayload } from "./types.ts";
+import type { Caller, FunctionContext, FunctionInfo, FunctionLogger, Invocation, TriggerPayload } from "./types.ts";
 import { functionLogger } from "./logs.ts";
 import { waitUntil } from "./activity.ts";
-import { bindingsFor, invocationDb } from "./db.ts";
-import { invocationEvents } from "./events.ts";
-import { invocationScheduler } from "./scheduler.ts";
+import { type Bindings, bindingsFor, type Db, invocationDb } from "./db.ts";
+import { type Events, invocationEvents } from "./events.ts";
+import { invocationScheduler, type Scheduler } from "./scheduler.ts";
 import { initTransactions } from "./transactions.ts";
-import { invocationRealtime } from "./realtime.ts";
+import { invocationRealtime, type Realtime } from "./realtime.ts";
 
 // node:async_hooks costs ~7 ms to import, so it is loaded after ISOLA_READY (see bootstrap.ts)
 // rather than on the start-up path; nothing needs it before the first invocation.
@@ -23,9 +23,12 @@ export function currentInvocation(): Invocation | undefined {
   return storage?.getStore();
 }
 
-export function runInInvocation<T>(inv: Invocation | undefined, fn: () => T): T {
-  if (!storage) return fn();
-  return inv ? storage.run(inv, fn) : storage.exit(fn);
+/** Runs `fn(inv)` as part of `inv` (its logs, waitUntil work and host calls are the invocation's), or outside any. */
+export function runInInvocation<T>(inv: Invocation, fn: (inv: Invocation) => T): T;
+export function runInInvocation<T>(inv: undefined, fn: () => T): T;
+export function runInInvocation<T>(inv: Invocation | undefined, fn: (inv: Invocation) => T): T {
+  if (!storage) return fn(inv!);
+  return inv ? storage.run(inv, fn, inv) : storage.exit(fn as () => T);
 }
 
 const HTTP_TRIGGER: TriggerPayload = Object.freeze({ type: "http" });
@@ -43,33 +46,80 @@ export function headersObject(headers: Headers): Record<string, string> {
   return out;
 }
 
-export function buildContext(
-  inv: Invocation,
-  fn: FunctionInfo,
-  env: Record<string, string>,
-  bindings: unknown[] = [],
-): FunctionContext {
-  const url = inv.request.url;
-  return {
-    env,
-    user: inv.caller?.user ?? null,
-    auth: inv.caller,
-    request: {
+/**
+ * The `ctx` of the default-function shape (and the base of the other shapes' contexts). What costs
+ * something to build is built on first use and kept: `request`, `db`, `bindings`, `events`,
+ * `scheduler`, `realtime`, and the parsed caller behind `user` and `auth` (getters on the
+ * prototype, so a hello function pays for none of them; they are not own properties, which only
+ * `{...ctx}` and `Object.keys(ctx)` can tell).
+ */
+export class InvocationContext implements FunctionContext {
+  readonly env: Record<string, string>;
+  readonly function: FunctionInfo;
+  readonly trigger: TriggerPayload;
+  readonly log: FunctionLogger = functionLogger;
+  readonly waitUntil: (promise: unknown) => void = waitUntil;
+  #inv: Invocation;
+  /** Held here: the invocation lets go of its requests once the response is sent (invoke.ts). */
+  #fetchRequest: Request;
+  #specs: unknown[];
+  #request?: FunctionContext["request"];
+  #db?: Db;
+  #bindings?: Bindings;
+  #events?: Events;
+  #scheduler?: Scheduler;
+  #realtime?: Realtime;
+
+  constructor(inv: Invocation, fn: FunctionInfo, env: Record<string, string>, bindings: unknown[] = []) {
+    this.env = env;
+    this.function = fn;
+    this.trigger = triggerOf(inv);
+    this.#inv = inv;
+    this.#fetchRequest = inv.request;
+    this.#specs = bindings;
+  }
+
+  get user(): unknown {
+    return this.#inv.caller?.user ?? null;
+  }
+
+  get auth(): Caller | null {
+    return this.#inv.caller;
+  }
+
+  get request(): FunctionContext["request"] {
+    if (this.#request) return this.#request;
+    const inv = this.#inv;
+    const request = this.#fetchRequest;
+    const url = request.url;
+    return this.#request = {
       id: inv.id,
-      method: inv.request.method,
+      method: request.method,
       url,
       path: new URL(url).pathname,
       subpath: inv.subpath,
-      headers: headersObject(inv.request.headers),
-    },
-    log: functionLogger,
-    waitUntil,
-    function: fn,
-    db: invocationDb(() => inv.capability),
-    bindings: bindingsFor(bindings, () => inv.capability),
-    events: invocationEvents(() => inv.capability),
-    scheduler: invocationScheduler(() => inv.capability),
-    trigger: triggerOf(inv),
-    realtime: invocationRealtime(() => inv.capability),
-  };
+      headers: headersObject(request.headers),
+    };
+  }
+
+  // Each of these reads the invocation's capability as it is at the call: null once it has ended.
+  get db(): Db {
+    return this.#db ??= invocationDb(() => this.#inv.capability);
+  }
+
+  get bindings(): Bindings {
+    return this.#bindings ??= bindingsFor(this.#specs, () => this.#inv.capability);
+  }
+
+  get events(): Events {
+    return this.#events ??= invocationEvents(() => this.#inv.capability);
+  }
+
+  get scheduler(): Scheduler {
+    return this.#scheduler ??= invocationScheduler(() => this.#inv.capability);
+  }
+
+  get realtime(): Realtime {
+    return this.#realtime ??= invocationRealtime(() => this.#inv.capability);
+  }
 }

@@ -4,8 +4,8 @@ import { NativeResponse, NativeRequest, NativeHeaders } from "./natives.ts";
 import type { Caller, Invocation, Invoke, TriggerPayload } from "./types.ts";
 import { runInInvocation } from "./context.ts";
 import { logError } from "./logs.ts";
-import { beginInvocation, settleInvocation } from "./activity.ts";
-import { rememberOriginal } from "./websocket.ts";
+import { beginInvocation, endInvocation, settleInvocation } from "./activity.ts";
+import { abortFunctionRequest, functionRequest, receivedHeaders, responseHasHeader } from "./deno-internals.ts";
 import {
   CALLER_HEADER, CAPABILITY_HEADER, DEADLINE_HEADER, ENVELOPE_PREFIX, ERROR_HEADER, INVOCATION_ID_HEADER, ORIGIN_HEADER,
   SUBPATH_HEADER, TRIGGER_HEADER,
@@ -52,13 +52,21 @@ export function targetOf(url: string): string {
   return slash < 0 ? "/" : url.slice(slash);
 }
 
-function parseOrigin(value: string | null, fallback: string): string {
-  if (!value) return fallback;
+/** The last origin parsed and its text: a worker sees one or two distinct values, so one URL parse serves them all. */
+let lastOriginText = "";
+let lastOrigin = "";
+
+/** The http(s) origin `value` names, or null. */
+function parseOrigin(value: string): string | null {
+  if (value === lastOriginText) return lastOrigin;
   try {
     const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : fallback;
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    lastOriginText = value;
+    lastOrigin = url.origin;
+    return lastOrigin;
   } catch {
-    return fallback;
+    return null;
   }
 }
 
@@ -73,12 +81,113 @@ function parseCaller(value: string | null): Caller | null {
 }
 
 /**
- * Deadlines of invocations in flight, checked by one shared timer. A timer and an AbortSignal.any per
- * invocation (the obvious way) cost a third of a hello invocation's throughput and lengthened GC
- * pauses (measured with wrk through a minimal hop: 7k → 22k req/s), so one sweep every 50 ms aborts
- * whatever is past due instead. The host enforces the deadline on its side regardless.
+ * One invocation. The caller envelope is parsed on first use (a hello function never reads
+ * ctx.auth), and the function's request is aborted through `abort` (deadline, or the host's
+ * connection going away).
+ *
+ * It is also the invocation's AsyncLocalStorage store, and Deno keeps each store as the value of a
+ * WeakMap entry keyed by that run's context: V8's scavenger copies such values as if they were
+ * strongly held until the next full GC notices the key is gone. A store holding the requests would
+ * make every request survive the young generation and be promoted (measured: the whole per-request
+ * graph, tens of MB a second, and scavenges of tens of ms). So once the response is sent, `release`
+ * drops the requests and what hangs off them; what outlives the response (waitUntil work, logs, host
+ * calls) needs only the id, the capability and the counters.
  */
-const deadlines = new Map<AbortController, number>();
+class LiveInvocation implements Invocation {
+  pendingWork = 0;
+  responded = false;
+  #payload: TriggerPayload | null = null;
+  #callerText: string | null;
+  #caller: Caller | null | undefined = undefined;
+  #request: Request | null;
+  #raw: Request | null;
+  #info: Deno.ServeHandlerInfo | null;
+  /** The request built here, which `request` follows even once a trigger's body re-read replaces it. */
+  #built: Request | null;
+  /** Set once the host's cancellation of `raw` is relayed to the function's request (see sweep). */
+  cancelWired = false;
+  /** Sweeps this invocation has been in flight for. */
+  sweeps = 0;
+  /** Neighbours in the list of invocations in flight (see track), and whether it is in it. */
+  prev: LiveInvocation | null = null;
+  next: LiveInvocation | null = null;
+  tracked = false;
+
+  constructor(
+    public id: string,
+    request: Request,
+    raw: Request,
+    public subpath: string,
+    public deadline: number | null,
+    callerText: string | null,
+    info: Deno.ServeHandlerInfo,
+    public capability: string | null,
+    public trigger: string,
+  ) {
+    this.#callerText = callerText;
+    this.#request = this.#built = request;
+    this.#raw = raw;
+    this.#info = info;
+  }
+
+  get caller(): Caller | null {
+    if (this.#caller === undefined) this.#caller = parseCaller(this.#callerText);
+    return this.#caller;
+  }
+
+  get request(): Request {
+    return this.#request ?? ended();
+  }
+
+  set request(request: Request) {
+    this.#request = request;
+  }
+
+  get raw(): Request {
+    return this.#raw ?? ended();
+  }
+
+  get info(): Deno.ServeHandlerInfo {
+    return this.#info ?? ended();
+  }
+
+  get payload(): TriggerPayload | null {
+    return this.#payload;
+  }
+
+  set payload(payload: TriggerPayload | null) {
+    this.#payload = payload;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#built) abortFunctionRequest(this.#built, reason);
+  }
+
+  /** The response is sent: keep only what outlives it (see the class comment). */
+  release(): void {
+    this.#request = this.#raw = this.#built = null;
+    this.#info = null;
+    this.#payload = null;
+  }
+}
+
+function ended(): never {
+  throw new Error("the invocation has ended: its requests are no longer kept (the function's ctx keeps what it needs)");
+}
+
+/**
+ * Invocations in flight, swept by one shared timer. A timer and an AbortSignal.any per invocation
+ * (the obvious way) cost a third of a hello invocation's throughput and lengthened GC pauses, so
+ * one sweep every 50 ms aborts whatever is past its deadline instead (the host enforces the
+ * deadline on its side regardless). The sweep also relays the host's cancellation (its connection
+ * going away) to invocations that have lived through a whole sweep interval: reading a Deno.serve
+ * request's signal starts a cancellation watch in Deno (an async op per request, measured at about
+ * as much CPU as the rest of a hello invocation), which short invocations never need.
+ *
+ * The invocations in flight are a list linked through themselves: a Set's table, rebuilt as it
+ * grows and shrinks with the load, was most of what the young generation had to promote.
+ */
+let inFlight: LiveInvocation | null = null;
 const SWEEP_MS = 50;
 let sweeper: ReturnType<typeof setInterval> | null = null;
 
@@ -88,73 +197,84 @@ function unref(timer: ReturnType<typeof setInterval>): void {
   else (timer as { unref?: () => void }).unref?.();
 }
 
-function sweepDeadlines(): void {
+function sweep(): void {
+  if (inFlight === null) {
+    // Idle: no timer wakes an idle worker; the next invocation starts it again.
+    clearInterval(sweeper!);
+    sweeper = null;
+    return;
+  }
   const now = Date.now();
-  for (const [controller, deadline] of deadlines) {
-    if (deadline > now) continue;
-    deadlines.delete(controller);
-    controller.abort(new DOMException("the invocation's deadline passed", "TimeoutError"));
+  for (let inv: LiveInvocation | null = inFlight; inv !== null;) {
+    const next: LiveInvocation | null = inv.next;
+    if (inv.deadline !== null && inv.deadline <= now) {
+      untrack(inv);
+      inv.abort(new DOMException("the invocation's deadline passed", "TimeoutError"));
+    } else if (!inv.cancelWired && ++inv.sweeps >= 2) {
+      wireCancel(inv);
+    }
+    inv = next;
   }
 }
 
-/** A signal that aborts when `source` does or the deadline passes; forgotten when the invocation ends. */
-function deadlineSignal(source: AbortSignal, deadline: number, end: Promise<unknown>): AbortSignal {
-  const controller = new AbortController();
-  if (source.aborted) {
-    controller.abort(source.reason);
-    return controller.signal;
-  }
-  source.addEventListener("abort", () => controller.abort(source.reason), { once: true });
-  deadlines.set(controller, deadline);
-  end.finally(() => deadlines.delete(controller)).catch(() => {});
+function wireCancel(inv: LiveInvocation): void {
+  inv.cancelWired = true;
+  const source = inv.raw.signal;
+  if (source.aborted) inv.abort(source.reason);
+  else source.addEventListener("abort", () => inv.abort(source.reason), { once: true });
+}
+
+function track(inv: LiveInvocation): void {
+  inv.tracked = true;
+  inv.next = inFlight;
+  if (inFlight !== null) inFlight.prev = inv;
+  inFlight = inv;
   if (sweeper === null) {
-    sweeper = setInterval(sweepDeadlines, SWEEP_MS);
+    sweeper = setInterval(sweep, SWEEP_MS);
     unref(sweeper);
   }
-  return controller.signal;
 }
 
-function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo): Invocation {
-  const headers = new NativeHeaders();
-  const envelope = new Map<string, string>();
-  for (const [name, value] of raw.headers) {
-    if (name.startsWith(ENVELOPE_PREFIX)) envelope.set(name, value);
-    else headers.append(name, value);
+function untrack(inv: LiveInvocation): void {
+  if (!inv.tracked) return;
+  inv.tracked = false;
+  if (inv.prev !== null) inv.prev.next = inv.next;
+  else inFlight = inv.next;
+  if (inv.next !== null) inv.next.prev = inv.prev;
+  inv.prev = inv.next = null;
+}
+
+function makeInvocation(raw: Request, info: Deno.ServeHandlerInfo, target: string): LiveInvocation {
+  // One pass over the headers as received: the envelope aside, the rest for the function.
+  const envelope: Record<string, string> = {};
+  let host = "";
+  const received = receivedHeaders(raw);
+  const headers: [string, string][] = [];
+  for (let i = 0; i < received.length; i++) {
+    const header = received[i];
+    const name = header[0];
+    if (name.startsWith(ENVELOPE_PREFIX)) {
+      envelope[name] = header[1];
+    } else {
+      if (name === "host") host = header[1];
+      headers.push(header);
+    }
   }
-  const rawUrl = raw.url;
+  const originText = envelope[ORIGIN_HEADER], deadlineText = envelope[DEADLINE_HEADER];
   // Without x-isola-origin, the Host header (Deno.serve's own url has no usable origin on a socket).
-  const origin = parseOrigin(
-    envelope.get(ORIGIN_HEADER) ?? null,
-    parseOrigin(`http://${headers.get("host") || "localhost"}`, "http://localhost"),
-  );
-  const deadline = Number(envelope.get(DEADLINE_HEADER));
-  let signal = raw.signal;
-  if (Number.isFinite(deadline) && deadline > 0) {
-    signal = deadlineSignal(signal, deadline, info.completed);
-  }
-  const hasBody = raw.method !== "GET" && raw.method !== "HEAD";
-  const init: RequestInit & { duplex?: "half" } = {
-    method: raw.method,
-    headers,
-    body: hasBody ? raw.body : null,
-    signal,
-    duplex: "half",
-  };
-  const request = new NativeRequest(origin + targetOf(rawUrl), init);
-  rememberOriginal(request, raw);
-  return {
-    id: envelope.get(INVOCATION_ID_HEADER) || crypto.randomUUID(),
-    request,
-    subpath: envelope.get(SUBPATH_HEADER) ?? "",
-    deadline: Number.isFinite(deadline) && deadline > 0 ? deadline : null,
-    caller: parseCaller(envelope.get(CALLER_HEADER) ?? null),
+  const origin = (originText && parseOrigin(originText)) || parseOrigin(`http://${host || "localhost"}`) || "http://localhost";
+  const deadline = Number(deadlineText);
+  return new LiveInvocation(
+    envelope[INVOCATION_ID_HEADER] || crypto.randomUUID(),
+    functionRequest(raw, origin + target, headers),
+    raw,
+    envelope[SUBPATH_HEADER] ?? "",
+    deadlineText && Number.isFinite(deadline) && deadline > 0 ? deadline : null,
+    envelope[CALLER_HEADER] || null,
     info,
-    capability: envelope.get(CAPABILITY_HEADER) || null,
-    pendingWork: 0,
-    responded: false,
-    trigger: envelope.get(TRIGGER_HEADER) || "http",
-    payload: null,
-  };
+    envelope[CAPABILITY_HEADER] || null,
+    envelope[TRIGGER_HEADER] || "http",
+  );
 }
 
 /**
@@ -191,7 +311,7 @@ function passThrough(result: unknown): Response {
     const what = result === null ? "null" : typeof result;
     throw new TypeError(`the handler returned ${what} instead of a Response`);
   }
-  if (!result.headers.has(ERROR_HEADER) || runtimeResponses.has(result)) return result;
+  if (!responseHasHeader(result, ERROR_HEADER) || runtimeResponses.has(result)) return result;
   try {
     result.headers.delete(ERROR_HEADER);
     return result;
@@ -203,34 +323,33 @@ function passThrough(result: unknown): Response {
   }
 }
 
-export async function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+/** One invocation; `target` is the request target of `raw` (targetOf(raw.url)). */
+export function handleInvocation(raw: Request, info: Deno.ServeHandlerInfo, target: string): Response | Promise<Response> {
   const invoke = invoker;
   if (!invoke) {
     return runtimeError(503, "BOOT_ERROR", bootFailure ?? "no function is loaded in this worker");
   }
-  // In flight until the response body has been sent, not just until the handler returned.
-  const end = beginInvocation();
-  info.completed.then(end, end);
-  let inv: Invocation;
+  const inv = makeInvocation(raw, info, target);
+  // In flight until the response body has been sent, not just until the handler returned; then its
+  // capability ends once its waitUntil work has settled too.
+  beginInvocation();
+  track(inv);
+  const done = () => finish(inv);
+  info.completed.then(done, done);
+  return inv.trigger === "http" ? run(inv, invoke) : readTriggerPayload(inv).then(() => run(inv, invoke));
+}
+
+function finish(inv: LiveInvocation): void {
+  untrack(inv);
+  inv.release();
+  endInvocation();
+  inv.responded = true;
+  settleInvocation(inv);
+}
+
+async function run(inv: Invocation, invoke: Invoke): Promise<Response> {
   try {
-    inv = makeInvocation(raw, info);
-  } catch (error) {
-    end();
-    throw error;
-  }
-  try {
-    await readTriggerPayload(inv);
-  } catch (error) {
-    end();
-    throw error;
-  }
-  const settled = inv;
-  info.completed.finally(() => {
-    settled.responded = true;
-    settleInvocation(settled);
-  }).catch(() => {});
-  try {
-    return passThrough(await runInInvocation(inv, () => invoke(inv)));
+    return passThrough(await runInInvocation(inv, invoke));
   } catch (error) {
     logError(error, undefined, inv.id);
     return functionError(error);
@@ -253,8 +372,8 @@ export async function warmUp(): Promise<void> {
     body: "warm",
   });
   const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 0 }, completed: Promise.resolve() };
-  const inv = makeInvocation(raw, info as Deno.ServeHandlerInfo);
-  const res = await runInInvocation(inv, async () => {
+  const inv = makeInvocation(raw, info as Deno.ServeHandlerInfo, targetOf(raw.url));
+  const res = await runInInvocation(inv, async (inv) => {
     await inv.request.text();
     return json(200, { url: inv.request.url });
   });

@@ -1,7 +1,7 @@
 // Finds how a loaded bundle wants to be called (never declared, always detected) and adapts it
 // to one signature. Order matters: a server started at import time wins over exports.
 import type { FunctionInfo, Invocation, Invoke, Shape } from "./types.ts";
-import { buildContext } from "./context.ts";
+import { InvocationContext } from "./context.ts";
 import { logError } from "./logs.ts";
 import { capturedServe } from "./deno-serve.ts";
 import { nodeInvoke, nodeListening, nodeTarget } from "./node-listen.ts";
@@ -25,10 +25,31 @@ export interface LoadedFunction {
 
 type Handler = (...args: unknown[]) => unknown;
 
-/** Deno.serve's remoteAddr; the caller's address when the host forwarded one. */
-function remoteAddr(inv: Invocation): Deno.NetAddr {
-  const forwarded = inv.request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return { transport: "tcp", hostname: forwarded || "127.0.0.1", port: 0 };
+/** Deno.serve's `info`: ctx, plus `remoteAddr` (the caller's address when the host forwarded one) and `completed`. */
+class ServeInfo extends InvocationContext {
+  readonly #request: Request;
+  readonly #info: Deno.ServeHandlerInfo;
+
+  constructor(inv: Invocation, fn: LoadedFunction) {
+    super(inv, fn.info, fn.env, fn.bindings);
+    this.#request = inv.request;
+    this.#info = inv.info;
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    const forwarded = this.#request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    return { transport: "tcp", hostname: forwarded || "127.0.0.1", port: 0 };
+  }
+
+  get completed(): Promise<void> {
+    return this.#info.completed;
+  }
+}
+
+/** A Workers-style `fetch(req, env, ctx)`'s ctx: ctx plus `passThroughOnException()` (a no-op) and `props`. */
+class WorkersContext extends InvocationContext {
+  readonly props: Record<string, unknown> = {};
+  passThroughOnException(): void {}
 }
 
 export async function detectShape(
@@ -40,13 +61,8 @@ export async function detectShape(
     return {
       shape: "deno-serve",
       invoke: async (inv) => {
-        const info = {
-          ...buildContext(inv, fn.info, fn.env, fn.bindings),
-          remoteAddr: remoteAddr(inv),
-          completed: inv.info.completed,
-        };
         try {
-          return await served.handler(inv.request, info);
+          return await served.handler(inv.request, new ServeInfo(inv, fn));
         } catch (error) {
           // Like Deno.serve: the function's own onError turns the error into its response.
           if (!served.onError) throw error;
@@ -72,7 +88,7 @@ export async function detectShape(
     const handler = main as Handler;
     return {
       shape: "default-function",
-      invoke: async (inv) => (await handler(inv.request, buildContext(inv, fn.info, fn.env, fn.bindings))) as Response,
+      invoke: async (inv) => (await handler(inv.request, new InvocationContext(inv, fn.info, fn.env, fn.bindings))) as Response,
     };
   }
   if (main !== null && typeof main === "object" && typeof (main as { fetch?: unknown }).fetch === "function") {
@@ -80,8 +96,7 @@ export async function detectShape(
     return {
       shape: "fetch-object",
       invoke: async (inv) => {
-        const ctx = { ...buildContext(inv, fn.info, fn.env, fn.bindings), passThroughOnException() {}, props: {} };
-        return (await app.fetch(inv.request, fn.env, ctx)) as Response;
+        return (await app.fetch(inv.request, fn.env, new WorkersContext(inv, fn.info, fn.env, fn.bindings))) as Response;
       },
     };
   }

@@ -88,6 +88,8 @@ export interface Invocation {
   id: string;
   /** The request as the function sees it (envelope removed, url rewritten). */
   request: Request;
+  /** The request as Deno.serve gave it (what Deno.upgradeWebSocket accepts). */
+  readonly raw: Request;
   subpath: string;
   /** Epoch ms after which the host gives up, or null. */
   deadline: number | null;

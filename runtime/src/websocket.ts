@@ -1,20 +1,20 @@
 // Functions see a rebuilt Request (envelope removed, url rewritten), but Deno.upgradeWebSocket
-// only accepts the Request that Deno.serve produced. The patch maps one to the other.
+// only accepts the Request that Deno.serve produced. The patch maps one to the other: the
+// invocation the upgrade runs in knows both (no table of every request, which the GC would have to
+// walk for each one).
 import { NativeWebSocket } from "./natives.ts";
 import { waitUntil } from "./activity.ts";
+import { currentInvocation } from "./context.ts";
 
 const realUpgrade = Deno.upgradeWebSocket;
-const originals = new WeakMap<Request, Request>();
-
-export function rememberOriginal(functionRequest: Request, original: Request): void {
-  originals.set(functionRequest, original);
-}
 
 export function upgradeWebSocket(
   request: Request,
   options?: Deno.UpgradeWebSocketOptions,
 ): Deno.WebSocketUpgrade {
-  const upgrade = realUpgrade(originals.get(request) ?? request, options);
+  const inv = currentInvocation();
+  // An invocation that has answered no longer holds its requests (invoke.ts), and has nothing to upgrade.
+  const upgrade = realUpgrade(inv && !inv.responded && inv.request === request ? inv.raw : request, options);
   // An open socket is the invocation still at work: it keeps its capability (ctx.db in message
   // handlers) and holds off the /tmp wipe until it closes.
   waitUntil(new Promise<void>((resolve) => upgrade.socket.addEventListener("close", () => resolve(), { once: true })));

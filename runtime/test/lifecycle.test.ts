@@ -261,6 +261,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the host's connection going away aborts the function's req.signal, also early in the invocation",
+  ...PROCESS_TEST,
+  fn: () =>
+    withWorker(async (w) => {
+      await w.loadOk(await bundle());
+      // The runtime relays the cancellation from the sweep after the invocation's first: an early
+      // cancel (10 ms) and one of an invocation already relayed (300 ms) must both arrive.
+      for (const [tag, after] of [["c1", 10], ["c2", 300]] as const) {
+        const cancel = new AbortController();
+        const res = w.invoke(`/fn/wait-abort?tag=${tag}`, {
+          signal: cancel.signal,
+          envelope: { "x-isola-invocation-id": `cancel-${tag}`, "x-isola-deadline": String(Date.now() + 60_000) },
+        });
+        setTimeout(() => cancel.abort(), after);
+        await res.then((r) => r.text()).catch(() => {});
+        assertEquals((await w.waitForLog((l) => l.msg === `aborted ${tag}`)).inv, `cancel-${tag}`);
+      }
+      await untilIdle(w);
+    }),
+});
+
+Deno.test({
   name: "x-isola-deadline aborts the function's req.signal when it passes",
   ...PROCESS_TEST,
   fn: () =>
