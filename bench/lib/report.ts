@@ -268,42 +268,53 @@ for (const [target, floor] of [["csharp-hop", 0.90], ["deno", 0.42], ["workerd",
   });
 }
 
+/** A budget comparing Isola with a baseline: unmeasured (SKIP) when `problem` says why or `compared` is missing. */
+function compareBudget(b: Omit<Budget, "verdict" | "note"> & { problem: string | null; passes: (compared: number) => boolean; note: string }): Budget {
+  const { problem, passes, ...rest } = b;
+  return {
+    ...rest,
+    isola: problem ? null : b.isola,
+    compared: problem ? null : b.compared,
+    verdict: problem || b.compared === null ? "SKIP" : passes(b.compared) ? "PASS" : "FAIL",
+    note: problem ?? b.note,
+  };
+}
+
 // P10: CPU per warm hello request, Isola's host + workers + PostgreSQL against the C# hop + its Deno.
 {
-  const problem = loadProblem("isola", "throughput") ?? loadProblem("csharp-hop", "throughput");
   const isola = cpu.isola.totalUs;
   const baseline = cpu["csharp-hop"].totalUs;
-  const ratio = problem === null && isola !== null && baseline ? isola / baseline : null;
   const parts = (s: CpuSummary) => Object.entries(s.roles).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(", ");
-  budgets.push({
+  budgets.push(compareBudget({
     id: "P10",
     what: "CPU per warm hello request vs the C# hop + its Deno",
     unit: "µs",
-    isola: problem ? null : isola,
+    problem: loadProblem("isola", "throughput") ?? loadProblem("csharp-hop", "throughput"),
+    isola,
     baseline,
-    compared: ratio,
+    compared: isola !== null && baseline ? isola / baseline : null,
     budget: "<=1.20x",
-    verdict: ratio === null ? "SKIP" : ratio <= 1.2 ? "PASS" : "FAIL",
-    note: problem ?? `c=50, utime+stime from /proc per process, median of ${cpu.isola.runs} runs; Isola: ${parts(cpu.isola)}; hop: ${parts(cpu["csharp-hop"])}`,
-  });
+    passes: (ratio) => ratio <= 1.2,
+    note: `c=50, utime+stime from /proc per process, median of ${cpu.isola.runs} runs; Isola: ${parts(cpu.isola)}; hop: ${parts(cpu["csharp-hop"])}`,
+  }));
 }
 
 {
   const problem = loadProblem("isola", "latency") ?? loadProblem("deno", "latency");
   const isola = servers.isola.latency.medianP50Ms;
   const baseline = servers.deno.latency.medianP50Ms;
-  const diff = problem === null && isola !== null && baseline !== null ? isola - baseline : null;
-  budgets.push({
+  budgets.push(compareBudget({
     id: "P2",
     what: "p50 latency vs bare Deno p50",
     unit: "ms",
-    isola: problem ? null : isola,
+    problem,
+    isola,
     baseline,
-    compared: diff,
+    compared: isola !== null && baseline !== null ? isola - baseline : null,
     budget: "<=+0.15ms",
-    verdict: diff === null ? "SKIP" : diff <= 0.15 ? "PASS" : "FAIL",
-    note: problem ?? "c=1, difference of medians",
-  });
+    passes: (diff) => diff <= 0.15,
+    note: "c=1, difference of medians",
+  }));
   const p99 = problem === null ? servers.isola.latency.medianP99Ms : null;
   budgets.push({
     id: "P2",
