@@ -63,7 +63,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
             }
 
             var output = Path.Combine(outDir, "bundle.mjs");
-            var result = await RunDenoAsync(BundleArguments(output, source.Entrypoint, useImportMapFlag), sourceDir, remaining, cancellationToken);
+            var result = await AloneUntilCacheIsWarmAsync(
+                () => RunDenoAsync(BundleArguments(output, source.Entrypoint, useImportMapFlag), sourceDir, remaining, cancellationToken), cancellationToken);
             if (result.TimedOut)
             {
                 throw BuildFailed($"the build did not finish within {options.BuildTimeout.TotalSeconds:0} s (slow npm download?)");
@@ -114,6 +115,34 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         if (!File.Exists(sentinel))
         {
             await File.WriteAllTextAsync(sentinel, "{}", cancellationToken);
+        }
+    }
+
+    private readonly SemaphoreSlim _firstBundle = new(1, 1);
+    private volatile bool _cacheWarm;
+
+    /// <summary>
+    /// <c>deno bundle</c> fetches esbuild into the cache and copies its binary out on first use; two first bundles at
+    /// once on an empty cache fail with "failed to copy esbuild binary". So bundles run one at a time until one has
+    /// succeeded on this node's cache, then in parallel.
+    /// </summary>
+    private async Task<ChildProcess.Result> AloneUntilCacheIsWarmAsync(Func<Task<ChildProcess.Result>> bundle, CancellationToken cancellationToken)
+    {
+        if (_cacheWarm)
+        {
+            return await bundle();
+        }
+
+        await _firstBundle.WaitAsync(cancellationToken);
+        try
+        {
+            var result = await bundle();
+            _cacheWarm |= result.ExitCode == 0 && !result.TimedOut;
+            return result;
+        }
+        finally
+        {
+            _firstBundle.Release();
         }
     }
 
