@@ -313,27 +313,8 @@ internal sealed partial class EmbeddedPostgres : IAsyncDisposable
     }
 
     /// <summary>True for a live (not zombie) process named postgres; an exited, unreaped one is gone for our purposes.</summary>
-    internal static bool IsPostgresProcess(int pid)
-    {
-        try
-        {
-            // /proc/<pid>/stat: "pid (comm) state ..."; comm may hold spaces, so split at the last ')'.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var open = stat.IndexOf('(', StringComparison.Ordinal);
-            var close = stat.LastIndexOf(')');
-            var comm = stat[(open + 1)..close];
-            var state = stat[(close + 2)..].TrimStart()[0];
-            return comm.StartsWith("postgres", StringComparison.Ordinal) && state is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    internal static bool IsPostgresProcess(int pid) =>
+        ProcStat.Read(pid) is { } stat && stat.Command.StartsWith("postgres", StringComparison.Ordinal) && stat.State is not ('Z' or 'X');
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {

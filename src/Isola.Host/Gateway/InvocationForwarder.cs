@@ -73,11 +73,11 @@ internal sealed partial class InvocationForwarder(
         WorkerLease? lease = null;
         invoker.Begin(invocationId);
         // One source per request: the deadline's timer, also cancelled when the client goes away (no linked source).
-        using var linked = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), invoker.Time);
-        using var onAbort = http.RequestAborted.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linked);
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(function.Settings.TimeoutMs), invoker.Time);
+        using var onAbort = http.RequestAborted.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), cancellation);
         try
         {
-            lease = await invoker.AcquireAsync(function, linked.Token);
+            lease = await invoker.AcquireAsync(function, cancellation.Token);
             if (lease.Function.Version != function.Version)
             {
                 // Sent on to a newer version: it serves only if it would have admitted the call itself.
@@ -100,7 +100,7 @@ internal sealed partial class InvocationForwarder(
                 try
                 {
                     outcome.Status = await WebSocketRelay.RelayAsync(http, lease.Worker.Invoker, route.FunctionPath,
-                        Envelope(http, route, function, caller, invocationId, deadlineAt, capability), linked.Token);
+                        Envelope(http, route, function, caller, invocationId, deadlineAt, capability), cancellation.Token);
                 }
                 finally
                 {
@@ -110,11 +110,11 @@ internal sealed partial class InvocationForwarder(
                 return;
             }
 
-            await ForwardAsync(http, route, function, caller, lease.Worker, invocationId, deadlineAt, capability, linked.Token, outcome);
+            await ForwardAsync(http, route, function, caller, lease.Worker, invocationId, deadlineAt, capability, cancellation.Token, outcome);
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested || ex is not OperationCanceledException)
         {
-            await FailAsync(http, function, lease?.Worker, ex, deadlinePassed: linked.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested, outcome);
+            await FailAsync(http, function, lease?.Worker, ex, deadlinePassed: cancellation.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested, outcome);
         }
         catch (OperationCanceledException)
         {
@@ -164,7 +164,7 @@ internal sealed partial class InvocationForwarder(
         }
 
         request.Headers.Host = http.Request.Host.Value;
-        request.Headers.TryAddWithoutValidation("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
+        request.Headers.TryAddWithoutValidation(ForwardedFor, ClientAddress(http));
         FunctionInvoker.AddEnvelope(request.Headers, invocationId, Origin(http), route.Subpath, deadlineAt, caller, capability, TriggerKind.Http);
 
         using var response = await worker.Invoker.SendAsync(request, cancellationToken);
@@ -216,12 +216,16 @@ internal sealed partial class InvocationForwarder(
             }
         }
 
-        yield return new("x-forwarded-for", http.Connection.RemoteIpAddress?.ToString() ?? "");
+        yield return new(ForwardedFor, ClientAddress(http));
         foreach (var pair in FunctionInvoker.Envelope(invocationId, Origin(http), route.Subpath, deadlineAt, caller, capability, TriggerKind.Http))
         {
             yield return pair;
         }
     }
+
+    private const string ForwardedFor = "x-forwarded-for";
+
+    private static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "";
 
     private static string Origin(HttpContext http) => string.Concat(http.Request.Scheme, "://", http.Request.Host.Value);
 

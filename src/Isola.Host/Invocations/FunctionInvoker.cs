@@ -47,17 +47,17 @@ internal sealed partial class FunctionInvoker(
         var path = "/";
         recorder.Begin(invocationId);
         // One source: the deadline's timer, also cancelled when the node stops (no linked source).
-        using var linked = new CancellationTokenSource(Max(deadlineAt - started, TimeSpan.Zero), time);
-        using var onStop = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), linked);
+        using var cancellation = new CancellationTokenSource(Max(deadlineAt - started, TimeSpan.Zero), time);
+        using var onStop = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), cancellation);
         byte[] responseBody = [];
         string? contentType = null;
         try
         {
-            lease = await AcquireAsync(function, linked.Token);
+            lease = await AcquireAsync(function, cancellation.Token);
             function = lease.Function;
             // A typed function (however it is called: /api/fn, another function, the scheduler) gets ctx.db.unsafe, and
             // with its app's strict policies off, ctx.db as service_role.
-            var typed = function.Settings.Typed is null ? null : new TypedGrant(!await policies.IsStrictAsync(function.AppId, linked.Token), invocation.CallDepth);
+            var typed = function.Settings.Typed is null ? null : new TypedGrant(!await policies.IsStrictAsync(function.AppId, cancellation.Token), invocation.CallDepth);
             var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth, typed);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
             request.Content = new ByteArrayContent(body);
@@ -65,8 +65,8 @@ internal sealed partial class FunctionInvoker(
             request.Headers.Host = new Uri(publicUrl.Value).Authority;
             AddEnvelope(request.Headers, invocationId, publicUrl.Value, "", deadlineAt, invocation.Caller, capability, invocation.Trigger);
 
-            using var response = await lease.Worker.Invoker.SendAsync(request, linked.Token);
-            if (await ReadRuntimeErrorAsync(response, outcome, linked.Token))
+            using var response = await lease.Worker.Invoker.SendAsync(request, cancellation.Token);
+            if (await ReadRuntimeErrorAsync(response, outcome, cancellation.Token))
             {
                 // A refusal the runtime answered itself (a typed function's INVALID_ARGS, POLICY_DENIED) keeps its 4xx.
                 outcome.Status = (int)response.StatusCode >= 400 ? (int)response.StatusCode : 500;
@@ -81,12 +81,12 @@ internal sealed partial class FunctionInvoker(
                 }
 
                 contentType = response.Content.Headers.ContentType?.ToString();
-                responseBody = await ReadCappedAsync(response, invocation.MaxBodyBytes, linked.Token);
+                responseBody = await ReadCappedAsync(response, invocation.MaxBodyBytes, cancellation.Token);
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var (status, code, message) = await ClassifyAsync(function, lease?.Worker, ex, deadlinePassed: linked.IsCancellationRequested);
+            var (status, code, message) = await ClassifyAsync(function, lease?.Worker, ex, deadlinePassed: cancellation.IsCancellationRequested);
             outcome.Status = status;
             outcome.ErrorCode = code;
             outcome.ErrorMessage ??= message;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Isola.Host.Hosting;
 using Isola.Host.Workers.Memory;
 
 namespace Isola.Host.Workers.Scaling;
@@ -26,35 +27,17 @@ internal static class CpuTime
         return found ? total : null;
     }
 
-    /// <summary>Fields 14 and 15 of /proc/PID/stat (utime, stime), read after the command name, which may hold spaces.</summary>
-    public static long? OfProcess(int pid)
-    {
-        try
-        {
-            return ParseStat(File.ReadAllText($"/proc/{pid}/stat"));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    /// <summary>Fields 14 and 15 of /proc/PID/stat (utime, stime).</summary>
+    public static long? OfProcess(int pid) => ProcStat.Read(pid) is { } stat ? Ticks(stat) : null;
 
-    internal static long? ParseStat(string stat)
-    {
-        var end = stat.LastIndexOf(')');
-        if (end < 0)
-        {
-            return null;
-        }
+    internal static long? ParseStat(string text) => ProcStat.Parse(text) is { } stat ? Ticks(stat) : null;
 
-        // After ")": state is field 3, so utime (14) and stime (15) are the 12th and 13th.
-        var fields = stat[(end + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length > 12
-            && long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
-            && long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)
+    private static long? Ticks(ProcStat stat) =>
+        stat.Fields.Length > 12
+        && long.TryParse(stat.Field(14), NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+        && long.TryParse(stat.Field(15), NumberStyles.None, CultureInfo.InvariantCulture, out var system)
             ? user + system
             : null;
-    }
 
     /// <summary>The machine's idle and total ticks summed over its CPUs, and how many CPUs /proc/stat lists; null where it cannot be read.</summary>
     public static (long Idle, long Total, int Cpus)? OfMachine()
