@@ -1,5 +1,6 @@
 using Isola.Host.Deliveries;
 using Isola.Host.Functions;
+using Isola.Host.Hosting;
 using Isola.Host.Observability;
 
 namespace Isola.Host.Events;
@@ -34,7 +35,7 @@ internal sealed partial class EventPublisher(DeliveryStore store, ILogger<EventP
     public sealed record Result(string Id, Outcome Outcome, int Subscribers, int? ChainLimit);
 
     /// <summary>A new event id: time-ordered, 32 hex characters.</summary>
-    public static string NewId() => Guid.CreateVersion7().ToString("N");
+    public static string NewId() => TimeOrderedId.New();
 
     /// <summary>Why <paramref name="name"/> cannot name an event, or null when it can.</summary>
     public static string? NameProblem(string name) => Validation.JsonFields.IsValidToken(name)

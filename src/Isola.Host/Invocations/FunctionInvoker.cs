@@ -103,7 +103,7 @@ internal sealed partial class FunctionInvoker(
     }
 
     /// <summary>A new invocation id: time-ordered, 32 hex characters.</summary>
-    public static string NewInvocationId() => Guid.CreateVersion7().ToString("N");
+    public static string NewInvocationId() => TimeOrderedId.New();
 
     /// <summary>
     /// A slot on the function's current version. A deploy, update or rollback that lands while the caller

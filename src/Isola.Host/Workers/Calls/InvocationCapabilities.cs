@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using Isola.Host.Hosting;
 
 namespace Isola.Host.Workers.Calls;
 
@@ -25,40 +25,13 @@ internal sealed class InvocationCapabilities(TimeProvider time)
     {
         SweepExpiredNow();
         Span<byte> secret = stackalloc byte[TokenBytes];
-        TokenRandom.Fill(secret);
+        BufferedSecureRandom.Fill(secret);
         var token = Base64Url.EncodeToString(secret);
         _grants[token] = grant;
         return token;
     }
 
     private const int TokenBytes = 18; // 144 bits, 24 characters
-
-    /// <summary>
-    /// Token bytes from the OS CSPRNG, fetched a page at a time per thread: one getrandom call per 227 tokens
-    /// instead of one per invocation. The bytes are as unpredictable; a thread's unused buffer never leaves it.
-    /// </summary>
-    private static class TokenRandom
-    {
-        [ThreadStatic]
-        private static byte[]? _buffer;
-
-        [ThreadStatic]
-        private static int _used;
-
-        public static void Fill(Span<byte> destination)
-        {
-            var buffer = _buffer ??= new byte[4096];
-            if (_used == 0 || _used + destination.Length > buffer.Length)
-            {
-                RandomNumberGenerator.Fill(buffer);
-                _used = 0;
-            }
-
-            buffer.AsSpan(_used, destination.Length).CopyTo(destination);
-            buffer.AsSpan(_used, destination.Length).Clear(); // handed out once
-            _used += destination.Length;
-        }
-    }
 
     /// <summary>The grant behind <paramref name="token"/> when it is live and belongs to <paramref name="workerId"/>; else why not.</summary>
     public CapabilityGrant? Find(string? token, string workerId, out string? refusal)
