@@ -8,7 +8,15 @@ using Npgsql;
 // since the bench learns where Isola's PostgreSQL is only after the hop has started).
 // With --headers-file (lines "name: value") it adds those headers to every forwarded request: what
 // bench/runtime/run uses to send an Isola worker the envelope the host would (runtime/PROTOCOL.md).
+// The host's I/O scheduling (src/Isola.Host/Hosting/InlineIo.cs, decision 032), so that neither side gains from a knob:
+// socket completions and Kestrel's continuations inline, unless the environment says otherwise.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var builder = WebApplication.CreateBuilder(args);
+builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
 
 // ASP.NET Core logs two Information lines per request by default: that would measure the console.
 builder.Logging.ClearProviders();

@@ -63,6 +63,7 @@ internal static class Program
 
     private static async Task<int> ServeAsync(string[] args)
     {
+        InlineIo.ApplyDefault();
         var flags = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {

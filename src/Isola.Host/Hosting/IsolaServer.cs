@@ -256,6 +256,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             // Invocation bodies stream to workers under their own limit (IsolaOptions.MaxRequestBodyBytes); control bodies are capped when read.
             kestrel.Limits.MaxRequestBodySize = null;
         });
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = InlineIo.Enabled);
         // Stop waits this long for in-flight requests after SIGTERM before closing connections.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
