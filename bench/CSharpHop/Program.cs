@@ -9,14 +9,12 @@ using Npgsql;
 // With --headers-file (lines "name: value") it adds those headers to every forwarded request: what
 // bench/runtime/run uses to send an Isola worker the envelope the host would (runtime/PROTOCOL.md).
 // The host's I/O scheduling (src/Isola.Host/Hosting/InlineIo.cs, decision 032), so that neither side gains from a knob:
-// socket completions and Kestrel's continuations inline, unless the environment says otherwise.
-if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
-{
-    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-}
+// socket completions and Kestrel's continuations inline, unless ISOLA_INLINE_IO=0 (which turns it off in both).
+var inline = Environment.GetEnvironmentVariable("ISOLA_INLINE_IO") is not ("0" or "false");
+Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", inline ? "1" : "0");
 
 var builder = WebApplication.CreateBuilder(args);
-builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
+builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inline);
 
 // ASP.NET Core logs two Information lines per request by default: that would measure the console.
 builder.Logging.ClearProviders();

@@ -63,7 +63,6 @@ internal static class Program
 
     private static async Task<int> ServeAsync(string[] args)
     {
-        InlineIo.ApplyDefault();
         var flags = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
@@ -82,6 +81,7 @@ internal static class Program
         }
 
         var options = IsolaSettings.FromEnvironment(flags);
+        InlineIo.Apply(options.InlineIo);
 
         await using var server = await IsolaServer.StartAsync(options, options.LogLevel, CancellationToken.None);
         Console.WriteLine($"Isola is serving on {server.Url.ToString().TrimEnd('/')}");

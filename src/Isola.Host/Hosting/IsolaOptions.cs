@@ -44,6 +44,9 @@ internal sealed record IsolaOptions
     /// <summary>Least severe log level written to the console.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>Socket completions and Kestrel's continuations run on the thread that saw the I/O (decision 032).</summary>
+    public bool InlineIo { get; init; } = true;
+
     /// <summary>Deno's module cache (npm packages) shared by builds; null puts it in the data dir.</summary>
     public string? DenoCacheDir { get; init; }
 

@@ -256,7 +256,7 @@ internal sealed partial class IsolaServer : IAsyncDisposable
             // Invocation bodies stream to workers under their own limit (IsolaOptions.MaxRequestBodyBytes); control bodies are capped when read.
             kestrel.Limits.MaxRequestBodySize = null;
         });
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = InlineIo.Enabled);
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineIo);
         // Stop waits this long for in-flight requests after SIGTERM before closing connections.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
@@ -388,6 +388,9 @@ internal sealed partial class IsolaServer : IAsyncDisposable
     {
         logging.SetMinimumLevel(minimumLevel);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Off entirely: while this category is enabled at any level, ASP.NET Core starts an Activity and a log scope
+        // for every request (seen in perf profiles of the gateway); it only logs request starts and ends.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -12,6 +13,10 @@ namespace Isola.Host.Data.AppDatabases;
 internal sealed class ClaimsSigner(byte[] masterKey)
 {
     private const int BlockSize = 64;
+
+    // One key per app database, derived once: a ctx.db call signs its caller's claims, and deriving the key again
+    // each time doubled the HMAC work on that path.
+    private readonly ConcurrentDictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
 
     /// <summary>HMAC-SHA256 of the claims text under the database's key, lower-case hex, as <c>auth.jwt()</c> computes it.</summary>
     public string Sign(string database, string claimsJson) =>
@@ -41,5 +46,6 @@ internal sealed class ClaimsSigner(byte[] masterKey)
         Convert.ToBase64String(HMACSHA256.HashData(masterKey, Encoding.UTF8.GetBytes("isola/db-login/" + role)))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private byte[] Key(string database) => HMACSHA256.HashData(masterKey, Encoding.UTF8.GetBytes("isola/db-claims/" + database));
+    private byte[] Key(string database) =>
+        _keys.GetOrAdd(database, static (name, master) => HMACSHA256.HashData(master, Encoding.UTF8.GetBytes("isola/db-claims/" + name)), masterKey);
 }

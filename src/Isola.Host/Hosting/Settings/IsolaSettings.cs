@@ -46,6 +46,9 @@ internal static class IsolaSettings
             "the worker runtime's entry file", defaultText: "`runtime/bootstrap.ts` above the host's folder"),
         Setting.Of("ISOLA_LOG_LEVEL", Choice(Enum.GetValues<LogLevel>().ToDictionary(level => level.ToString(), level => level)),
             o => o.LogLevel, (o, v) => o with { LogLevel = v }, "least severe log level written: `Debug`, `Warning`, …"),
+        Setting.Of("ISOLA_INLINE_IO", Switch, o => o.InlineIo, (o, v) => o with { InlineIo = v },
+            "`0` hands every socket completion and request to .NET's thread pool instead of running it on the thread that saw " +
+            "the I/O: two thread wake-ups more per request ([decision 032](decisions/032-inline-io-completions.md))"),
 
         // Embedded PostgreSQL.
         Setting.Of("ISOLA_PG_BIN", FolderWith("initdb"), o => o.PostgresBinDir, (o, v) => o with { PostgresBinDir = v },
