@@ -87,6 +87,7 @@ public sealed class SettingsTests
             ["ISOLA_DB_MIGRATION_TIMEOUT"] = "1m",
             ["ISOLA_PG_RESTART_ATTEMPTS"] = "0",
             ["ISOLA_LOG_LEVEL"] = "debug",
+            ["ISOLA_INLINE_IO"] = "0",
             ["ISOLA_BIND"] = "::1",
             ["ISOLA_PUBLIC_URL"] = "https://functions.example.com/",
         });
@@ -110,6 +111,7 @@ public sealed class SettingsTests
         }, options.Data);
         Assert.Equal(0, options.DatabaseRestartAttempts);
         Assert.Equal(LogLevel.Debug, options.LogLevel);
+        Assert.False(options.InlineIo);
         Assert.Equal("::1", options.BindAddress);
         Assert.Equal(new Uri("https://functions.example.com"), options.PublicUrl);
     }
