@@ -12,8 +12,12 @@ namespace Isola.Host.Api;
 internal sealed class PublicBaseUrl(IsolaOptions options, IServer server)
 {
     private string? _value;
+    private string? _authority;
 
     public string Value => _value ??= Resolve();
+
+    /// <summary>The host and port of <see cref="Value"/>: the Host header of invocations that did not come over HTTP.</summary>
+    public string Authority => _authority ??= new Uri(Value).Authority;
 
     private string Resolve()
     {

@@ -16,7 +16,7 @@ internal sealed class CallerIdentifier(AppAuthStore apps, ApiKeyStore keys, Jwks
     /// <summary>The identified caller, or why the presented credential is not valid.</summary>
     public sealed record Result(Caller? Caller, string? Invalid, bool PlatformKey, IsolaException? Refused = null);
 
-    public async Task<Result> IdentifyAsync(HttpRequest request, string appId, CancellationToken cancellationToken)
+    public async ValueTask<Result> IdentifyAsync(HttpRequest request, string appId, CancellationToken cancellationToken)
     {
         var token = BearerToken(request) ?? NonEmpty(request.Headers["apikey"].ToString())
             // Browsers cannot set headers on a WebSocket handshake; only there is a key in the query accepted. The user's

@@ -20,10 +20,11 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
     /// <summary>Names remembered as missing, at most; past it the oldest miss is forgotten and costs one query when asked again.</summary>
     public const int MaxCachedMisses = 1024;
 
-    private readonly ConcurrentDictionary<string, Task<DeployedFunction?>> _cache = new(StringComparer.Ordinal);
+    // Keyed by (app, name or id) as given: no string is built per lookup.
+    private readonly ConcurrentDictionary<(string App, string Ref), Task<DeployedFunction?>> _cache = new();
 
     // Keys in the order their misses were cached; one record per cached miss, so its length bounds them.
-    private readonly ConcurrentQueue<string> _missOrder = new();
+    private readonly ConcurrentQueue<(string App, string Ref)> _missOrder = new();
     private int _missRecords;
     private long _lookups;
 
@@ -35,11 +36,12 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
             return null; // no deploy could have made it: neither a query nor a cache entry
         }
 
-        var key = appId + "/" + nameOrId;
-        var lookup = _cache.GetOrAdd(key, _ => LoadAndRememberAsync(key, appId, nameOrId));
+        var key = (appId, nameOrId);
+        // The factory takes its state as an argument: a closure here was allocated on every request.
+        var lookup = _cache.TryGetValue(key, out var cached) ? cached : _cache.GetOrAdd(key, static (key, cache) => cache.LoadAndRememberAsync(key), this);
         if (lookup.IsFaulted)
         {
-            _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(key, lookup));
+            _cache.TryRemove(new KeyValuePair<(string, string), Task<DeployedFunction?>>(key, lookup));
         }
 
         // Misses are cached too (calls to a missing name must not each cost a query); a deploy of
@@ -52,7 +54,7 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
     {
         foreach (var (key, entry) in _cache)
         {
-            var matches = key == appId + "/" + name ||
+            var matches = key == (appId, name) ||
                 (entry.IsCompletedSuccessfully && entry.Result is { } f && f.AppId == appId && f.Name == name);
             if (matches)
             {
@@ -66,7 +68,7 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
     {
         foreach (var key in _cache.Keys)
         {
-            if (key.StartsWith(appId + "/", StringComparison.Ordinal))
+            if (key.App == appId)
             {
                 _cache.TryRemove(key, out _);
             }
@@ -82,9 +84,9 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
     /// <summary>After the LISTEN connection was lost, any change may have been missed.</summary>
     public void InvalidateAll() => _cache.Clear();
 
-    private async Task<DeployedFunction?> LoadAndRememberAsync(string key, string appId, string nameOrId)
+    private async Task<DeployedFunction?> LoadAndRememberAsync((string App, string Ref) key)
     {
-        var found = await LoadAsync(appId, nameOrId);
+        var found = await LoadAsync(key.App, key.Ref);
         if (found is null)
         {
             _missOrder.Enqueue(key);
@@ -103,7 +105,7 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
             // Only a cached miss goes: the name may have been deployed (or be looked up again) since.
             if (_cache.TryGetValue(oldest, out var entry) && entry.IsCompletedSuccessfully && entry.Result is null)
             {
-                _cache.TryRemove(new KeyValuePair<string, Task<DeployedFunction?>>(oldest, entry));
+                _cache.TryRemove(new KeyValuePair<(string, string), Task<DeployedFunction?>>(oldest, entry));
             }
         }
     }

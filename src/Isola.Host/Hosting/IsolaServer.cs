@@ -366,7 +366,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
 
         var app = builder.Build();
         app.UseMiddleware<ErrorContractMiddleware>();
-        app.UseWebSockets();
+        // Only for upgrade requests: the middleware otherwise allocates its handshake feature on every request.
+        app.UseWhen(static http => http.Request.Headers.Upgrade.Count > 0, static upgrades => upgrades.UseWebSockets());
         app.MapHealthEndpoints();
         app.MapAppEndpoints();
         app.MapAppAuthEndpoints();

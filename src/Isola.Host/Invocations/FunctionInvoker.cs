@@ -24,7 +24,7 @@ internal sealed partial class FunctionInvoker(
     DeployedFunctionCache registry, WorkerSupervisor supervisor, InvocationRecorder recorder, IsolaOptions options, TimeProvider time,
     InvocationCapabilities capabilities, PublicBaseUrl publicUrl, Apps.AppPolicies policies, ILogger<FunctionInvoker> logger)
 {
-    private static readonly Uri WorkerBase = new("http://worker/");
+    private static readonly Uri WorkerRoot = new("http://worker/");
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
 
     public TimeProvider Time => time;
@@ -40,11 +40,10 @@ internal sealed partial class FunctionInvoker(
         var invocationId = invocation.InvocationId ?? NewInvocationId();
         var started = time.GetUtcNow();
         var deadlineAt = invocation.Deadline ?? started.AddMilliseconds(function.Settings.TimeoutMs);
-        var stopwatch = Stopwatch.StartNew();
+        var startedAt = Stopwatch.GetTimestamp();
         var outcome = new InvocationProgress();
         WorkerLease? lease = null;
         var body = JsonSerializer.SerializeToUtf8Bytes(invocation.Payload);
-        var path = "/";
         recorder.Begin(invocationId);
         // One source: the deadline's timer, also cancelled when the node stops (no linked source).
         using var cancellation = new CancellationTokenSource(Max(deadlineAt - started, TimeSpan.Zero), time);
@@ -59,10 +58,10 @@ internal sealed partial class FunctionInvoker(
             // with its app's strict policies off, ctx.db as service_role.
             var typed = function.Settings.Typed is null ? null : new TypedGrant(!await policies.IsStrictAsync(function.AppId, cancellation.Token), invocation.CallDepth);
             var capability = IssueCapability(invocationId, lease.Worker, function, invocation.Caller, deadlineAt, longLived: false, invocation.EmitDepth, typed);
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(WorkerBase, path));
+            using var request = new HttpRequestMessage(HttpMethod.Post, WorkerRoot);
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
-            request.Headers.Host = new Uri(publicUrl.Value).Authority;
+            request.Headers.Host = publicUrl.Authority;
             AddEnvelope(request.Headers, invocationId, publicUrl.Value, "", deadlineAt, invocation.Caller, capability, invocation.Trigger);
 
             using var response = await lease.Worker.Invoker.SendAsync(request, cancellation.Token);
@@ -93,7 +92,7 @@ internal sealed partial class FunctionInvoker(
         }
         finally
         {
-            Complete(invocationId, function, lease, started, stopwatch, invocation.Trigger, method: null, path: null, outcome, invocation.Caller);
+            Complete(invocationId, function, lease, started, startedAt, invocation.Trigger, method: null, path: null, outcome, invocation.Caller);
         }
 
         return new InvocationOutcome(invocationId, outcome.Status ?? 500, outcome.ErrorCode, outcome.ErrorMessage, contentType, responseBody)
@@ -251,12 +250,12 @@ internal sealed partial class FunctionInvoker(
     }
 
     /// <summary>Frees the slot and queues the record. Never throws: the response may already be on the wire.</summary>
-    public void Complete(string invocationId, DeployedFunction function, WorkerLease? lease, DateTimeOffset started, Stopwatch stopwatch, TriggerKind trigger,
+    public void Complete(string invocationId, DeployedFunction function, WorkerLease? lease, DateTimeOffset started, long startedAt, TriggerKind trigger,
         string? method, string? path, InvocationProgress outcome, Caller caller, int fallbackStatus = 500)
     {
         var memory = lease?.Worker.PeakMemoryBytes;
         lease?.Dispose();
-        recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, stopwatch.Elapsed.TotalMilliseconds,
+        recorder.Complete(new InvocationRecord(invocationId, function.Id, function.Version, started, Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
             method, path, outcome.Status ?? fallbackStatus, outcome.ErrorCode, outcome.ErrorMessage, outcome.ErrorStack, memory, caller.Kind, caller.UserId,
             trigger.Name()));
     }

@@ -286,7 +286,7 @@ internal sealed partial class InvocationRecorder : BackgroundService, IWorkerOut
     }
 
     private static string SerializeLines(IReadOnlyList<LogLine> lines) =>
-        JsonSerializer.Serialize(lines.Select(l => new { ts = l.Timestamp, level = l.Level, msg = l.Message }));
+        lines.Count == 0 ? "[]" : JsonSerializer.Serialize(lines.Select(l => new { ts = l.Timestamp, level = l.Level, msg = l.Message }));
 
     private static async Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
     {

@@ -172,7 +172,10 @@ internal sealed partial class WorkerSupervisor : IAsyncDisposable
     {
         Interlocked.Increment(ref _slotsRequested);
         var key = function.VersionKey;
-        var pool = _pools.GetOrAdd(key, _ => new WorkerPool(function, this, _options, _time));
+        // The factory takes its state as an argument: a closure here was allocated on every request.
+        var pool = _pools.TryGetValue(key, out var existing) ? existing
+            : _pools.GetOrAdd(key, static (_, state) => new WorkerPool(state.function, state.supervisor, state.supervisor._options, state.supervisor._time),
+                (function, supervisor: this));
         // Checked after the pool is in the map: a change handler either sees this pool or its version is read here.
         if (!evenIfReplaced && _currentVersion.TryGetValue(function.Id, out var current) && current != (function.Version, function.SecretsVersion))
         {
