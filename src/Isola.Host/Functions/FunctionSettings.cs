@@ -54,5 +54,16 @@ internal sealed record FunctionSettings
     /// <summary>For a typed function (query, mutation, action), what its module declares; null for every other function.</summary>
     public TypedDefinition? Typed { get; init; }
 
-    public bool HasTrigger(string type) => Triggers.Any(trigger => trigger.Type == type);
+    public bool HasTrigger(string type)
+    {
+        for (var i = 0; i < Triggers.Count; i++)
+        {
+            if (Triggers[i].Type == type)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -129,7 +130,30 @@ internal sealed partial class InvocationForwarder(
     }
 
     private static readonly Uri WorkerBase = new("http://worker/");
-    private static readonly Uri WorkerRoot = new(WorkerBase, "/");
+
+    // Paths (with their queries) as functions see them, parsed once each; callers choose them, so the cache is bounded
+    // (at most 512 paths of at most 256 characters) and any other path is parsed per request as before.
+    private static readonly ConcurrentDictionary<string, Uri> WorkerUris = new(StringComparer.Ordinal);
+    private const int MaxWorkerUris = 512;
+    private const int MaxCachedPathLength = 256;
+    private static int _workerUriCount; // ConcurrentDictionary.Count takes every lock
+
+
+    private static Uri WorkerUri(string path)
+    {
+        if (WorkerUris.TryGetValue(path, out var uri))
+        {
+            return uri;
+        }
+
+        uri = new Uri(WorkerBase, path);
+        if (path.Length <= MaxCachedPathLength && Volatile.Read(ref _workerUriCount) < MaxWorkerUris && WorkerUris.TryAdd(path, uri))
+        {
+            Interlocked.Increment(ref _workerUriCount);
+        }
+
+        return uri;
+    }
 
     /// <summary>A typed function answers only by name at /api/fn; here it is a 404 that says where to call it.</summary>
     private static void RefuseTyped(DeployedFunction? function, string appId)
@@ -144,9 +168,8 @@ internal sealed partial class InvocationForwarder(
     private static async Task ForwardAsync(HttpContext http, FunctionRoute route, DeployedFunction function, Caller caller, WorkerProcess worker, string invocationId,
         DateTimeOffset deadlineAt, string capability, CancellationToken cancellationToken, InvocationProgress outcome)
     {
-        // The known methods and the function's root are shared instances: a Uri parse and a method object per request showed in profiles.
-        using var request = new HttpRequestMessage(HttpMethod.Parse(http.Request.Method),
-            route.FunctionPath == "/" ? WorkerRoot : new Uri(WorkerBase, route.FunctionPath));
+        // The known methods and recent paths are shared instances: a Uri parse and a method object per request showed in profiles.
+        using var request = new HttpRequestMessage(HttpMethod.Parse(http.Request.Method), WorkerUri(route.FunctionPath));
         var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
         if (hasBody)
         {

@@ -20,7 +20,14 @@ internal sealed class DbTransactions
 
     public DbTransactions(InvocationCapabilities capabilities)
     {
-        capabilities.Ended += capability => _ = RollBackAllAsync(capability);
+        // Every invocation's end comes here; nearly all opened no transaction, and then nothing is allocated.
+        capabilities.Ended += capability =>
+        {
+            if (!_open.IsEmpty)
+            {
+                _ = RollBackAllAsync(capability);
+            }
+        };
     }
 
     /// <summary>Open transactions on this node (tests and metrics).</summary>
