@@ -324,6 +324,26 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
+    /// <summary>Whether <see cref="ProbeAsync"/> has a worker to ask: one with work on it, or one found blocked.</summary>
+    public bool HasProbeTargets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                foreach (var worker in _workers)
+                {
+                    if (worker.InFlight > 0 || _blocked.Contains(worker))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+    }
+
     /// <summary>
     /// Asks every busy worker whether its event loop answers within <paramref name="timeout"/>. One that does not
     /// is blocked (a busy loop, or synchronous work that long): it takes no new work, and when callers are

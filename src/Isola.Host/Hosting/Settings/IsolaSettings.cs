@@ -46,6 +46,9 @@ internal static class IsolaSettings
             "the worker runtime's entry file", defaultText: "`runtime/bootstrap.ts` above the host's folder"),
         Setting.Of("ISOLA_LOG_LEVEL", Choice(Enum.GetValues<LogLevel>().ToDictionary(level => level.ToString(), level => level)),
             o => o.LogLevel, (o, v) => o with { LogLevel = v }, "least severe log level written: `Debug`, `Warning`, …"),
+        Setting.Of("ISOLA_IDLE_TRIM_AFTER", Duration(TimeSpan.Zero, Hour), o => o.IdleTrimAfter, (o, v) => o with { IdleTrimAfter = v },
+            "quiet time after work (the host allocating under 1 MB per half of it) before the host returns its free memory to the OS: " +
+            "one full garbage collection and `malloc_trim` ([decision 031](decisions/031-the-host-trims-its-memory-when-quiet.md)); `0` never does"),
 
         // Embedded PostgreSQL.
         Setting.Of("ISOLA_PG_BIN", FolderWith("initdb"), o => o.PostgresBinDir, (o, v) => o with { PostgresBinDir = v },
