@@ -8,36 +8,46 @@ namespace Isola.Host.Hosting;
 /// (decision 031): one compacting full collection that decommits the GC's free regions, then glibc's
 /// <c>malloc_trim</c> for the free pages of its arenas. Neither is returned on its own soon: after a density run
 /// the host held about 50 MB of committed-but-free GC heap and 15 MB of free malloc pages.
-/// Quiet is read from the host's own allocations (every request, deploy and call allocates), so nothing on the
-/// request path counts anything for it.
+/// Quiet means no invocation started (the supervisor's count of slot requests, which every call, cron tick and event
+/// delivery makes) and the host allocated little (a deploy or a burst of API calls allocates megabytes; stopping idle
+/// workers, timers and probes far less), so nothing on the request path counts anything for it.
 /// </summary>
 internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
 {
-    /// <summary>Allocations per check below which the node counts as quiet: an idle node's timers allocate a few KB a second.</summary>
-    public const long QuietBytesPerCheck = 1 << 20;
+    /// <summary>
+    /// Allocations per check from which the node counts as busy without invocations: a node with 188 idle workers
+    /// allocates about 150 KB a second (timers, the scaler and reaper), one stopping idle workers somewhat more.
+    /// </summary>
+    public const long BusyBytesPerCheck = 8 << 20;
 
-    /// <summary>Allocations since the last trim that make another worth one full collection.</summary>
-    public const long WorthTrimmingBytes = 32 << 20;
+    /// <summary>Growth of the resident set since the last trim (or the start) that makes another worth one full collection.</summary>
+    public const long WorthTrimmingBytes = 16 << 20;
 
     private readonly TimeSpan _quietFor;
     private readonly TimeProvider _time;
     private readonly ILogger<IdleMemoryTrim> _logger;
+    private readonly Func<long> _invocations;
     private readonly Func<long> _allocatedBytes;
+    private readonly Func<long> _residentBytes;
     private readonly Action _trim;
     private readonly Lock _gate = new();
     private ITimer? _timer;
     private long _lastAllocated;
-    private long _allocatedAtTrim;
+    private long _lastInvocations;
+    private long _residentAfterTrim;
     private DateTimeOffset _busyAt;
 
-    public IdleMemoryTrim(IsolaOptions options, TimeProvider time, ILogger<IdleMemoryTrim> logger)
-        : this(options.IdleTrimAfter, time, logger, () => GC.GetTotalAllocatedBytes(), TrimProcess)
+    public IdleMemoryTrim(IsolaOptions options, Workers.WorkerSupervisor supervisor, TimeProvider time, ILogger<IdleMemoryTrim> logger)
+        : this(options.IdleTrimAfter, time, logger, () => supervisor.SlotsRequested, () => GC.GetTotalAllocatedBytes(), () => Environment.WorkingSet, TrimProcess)
     {
     }
 
-    /// <summary>For tests: the allocation counter and the trim itself are given.</summary>
-    internal IdleMemoryTrim(TimeSpan quietFor, TimeProvider time, ILogger<IdleMemoryTrim> logger, Func<long> allocatedBytes, Action trim)
+    /// <summary>For tests: the counters and the trim itself are given.</summary>
+    internal IdleMemoryTrim(TimeSpan quietFor, TimeProvider time, ILogger<IdleMemoryTrim> logger, Func<long> invocations, Func<long> allocatedBytes, Func<long> residentBytes,
+        Action trim)
     {
+        _residentBytes = residentBytes;
+        _invocations = invocations;
         _quietFor = quietFor;
         _time = time;
         _logger = logger;
@@ -55,7 +65,9 @@ internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
             return Task.CompletedTask; // ISOLA_IDLE_TRIM_AFTER=0: never
         }
 
-        _lastAllocated = _allocatedAtTrim = _allocatedBytes();
+        _lastAllocated = _allocatedBytes();
+        _residentAfterTrim = _residentBytes();
+        _lastInvocations = _invocations();
         _busyAt = _time.GetUtcNow();
         // Half the quiet period between checks: a trim comes between one and one and a half quiet periods after the last work.
         var period = _quietFor / 2;
@@ -73,32 +85,39 @@ internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>One check: a busy interval moves the quiet period's start; a quiet node that worked since its last trim is trimmed.</summary>
+    /// <summary>One check: a busy interval moves the quiet period's start; a quiet node whose memory grew since its last trim is trimmed.</summary>
     internal void Check()
     {
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             var allocated = _allocatedBytes();
-            var busy = allocated - _lastAllocated >= QuietBytesPerCheck;
+            var invocations = _invocations();
+            var busy = invocations != _lastInvocations || allocated - _lastAllocated >= BusyBytesPerCheck;
             _lastAllocated = allocated;
+            _lastInvocations = invocations;
             if (busy)
             {
                 _busyAt = now;
                 return;
             }
 
-            if (now - _busyAt < _quietFor || allocated - _allocatedAtTrim < WorthTrimmingBytes)
+            if (now - _busyAt < _quietFor)
             {
                 return;
             }
 
-            var before = Environment.WorkingSet;
+            var before = _residentBytes();
+            if (before - _residentAfterTrim < WorthTrimmingBytes)
+            {
+                return;
+            }
+
             _trim();
-            _allocatedAtTrim = _allocatedBytes();
-            _lastAllocated = _allocatedAtTrim;
+            _lastAllocated = _allocatedBytes();
+            _residentAfterTrim = _residentBytes();
             Trims++;
-            LogTrimmed(_logger, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
+            LogTrimmed(_logger, before / (1024 * 1024), _residentAfterTrim / (1024 * 1024));
         }
     }
 

@@ -47,7 +47,7 @@ internal static class IsolaSettings
         Setting.Of("ISOLA_LOG_LEVEL", Choice(Enum.GetValues<LogLevel>().ToDictionary(level => level.ToString(), level => level)),
             o => o.LogLevel, (o, v) => o with { LogLevel = v }, "least severe log level written: `Debug`, `Warning`, …"),
         Setting.Of("ISOLA_IDLE_TRIM_AFTER", Duration(TimeSpan.Zero, Hour), o => o.IdleTrimAfter, (o, v) => o with { IdleTrimAfter = v },
-            "quiet time after work (the host allocating under 1 MB per half of it) before the host returns its free memory to the OS: " +
+            "time without invocations (and without other work: deploys, API calls) after which the host returns its free memory to the OS: " +
             "one full garbage collection and `malloc_trim` ([decision 031](decisions/031-the-host-trims-its-memory-when-quiet.md)); `0` never does"),
 
         // Embedded PostgreSQL.
