@@ -15,10 +15,11 @@ namespace Isola.Host.Hosting;
 internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
 {
     /// <summary>
-    /// Allocations per check from which the node counts as busy without invocations: a node with 188 idle workers
-    /// allocates about 150 KB a second (timers, the scaler and reaper), one stopping idle workers somewhat more.
+    /// Allocations per check from which the node counts as busy without invocations (a burst of deploys): a node
+    /// with 188 idle workers allocates about 120 KB a second (timers, the scaler, the reaper), one stopping its idle
+    /// workers after a busy spell several MB per check; that must not put off the trim.
     /// </summary>
-    public const long BusyBytesPerCheck = 8 << 20;
+    public const long BusyBytesPerCheck = 32 << 20;
 
     /// <summary>Growth of the resident set since the last trim (or the start) that makes another worth one full collection.</summary>
     public const long WorthTrimmingBytes = 16 << 20;
