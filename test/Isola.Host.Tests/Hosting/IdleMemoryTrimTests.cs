@@ -51,35 +51,13 @@ public sealed class IdleMemoryTrimTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Invocations_keep_a_node_from_trimming_however_little_they_allocate()
-    {
-        _resident += IdleMemoryTrim.WorthTrimmingBytes;
-        for (var i = 0; i < 6; i++)
-        {
-            _invocations++;
-            CheckAfter(QuietFor);
-        }
-
-        Assert.Equal(0, _trims);
-        CheckAfter(QuietFor);
-        Assert.Equal(1, _trims);
-    }
+    public void Invocations_keep_a_node_from_trimming_however_little_they_allocate() =>
+        AssertTrimmedOnlyAfter(busyCheck: () => _invocations++);
 
     [Fact]
-    public void Allocating_without_invocations_counts_as_work()
-    {
+    public void Allocating_without_invocations_counts_as_work() =>
         // A burst of deploys: no invocation, megabytes allocated in each check.
-        _resident += IdleMemoryTrim.WorthTrimmingBytes;
-        for (var i = 0; i < 6; i++)
-        {
-            _allocated += IdleMemoryTrim.BusyBytesPerCheck;
-            CheckAfter(QuietFor);
-        }
-
-        Assert.Equal(0, _trims);
-        CheckAfter(QuietFor);
-        Assert.Equal(1, _trims);
-    }
+        AssertTrimmedOnlyAfter(busyCheck: () => _allocated += IdleMemoryTrim.BusyBytesPerCheck);
 
     [Fact]
     public void A_quiet_node_whose_memory_did_not_grow_is_left_alone()
@@ -94,6 +72,21 @@ public sealed class IdleMemoryTrimTests : IAsyncLifetime
         }
 
         Assert.Equal(0, _trims);
+    }
+
+    /// <summary>Six checks a quiet period apart, each after <paramref name="busyCheck"/>: no trim; the first quiet check after them: one.</summary>
+    private void AssertTrimmedOnlyAfter(Action busyCheck)
+    {
+        _resident += IdleMemoryTrim.WorthTrimmingBytes;
+        for (var i = 0; i < 6; i++)
+        {
+            busyCheck();
+            CheckAfter(QuietFor);
+        }
+
+        Assert.Equal(0, _trims);
+        CheckAfter(QuietFor);
+        Assert.Equal(1, _trims);
     }
 
     private void Work(long invocations, long bytes)
