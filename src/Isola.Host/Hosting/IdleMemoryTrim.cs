@@ -31,6 +31,7 @@ internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
     private readonly Func<long> _allocatedBytes;
     private readonly Func<long> _residentBytes;
     private readonly Action _trim;
+    private static bool _mallocTrimMissing;
     private readonly Lock _gate = new();
     private ITimer? _timer;
     private long _lastAllocated;
@@ -121,8 +122,6 @@ internal sealed partial class IdleMemoryTrim : IHostedService, IAsyncDisposable
             LogTrimmed(_logger, before / (1024 * 1024), _residentAfterTrim / (1024 * 1024));
         }
     }
-
-    private static bool _mallocTrimMissing;
 
     private static void TrimProcess()
     {
