@@ -4,14 +4,15 @@
 // pid, from its lock file; the embedded PostgreSQL runs as other processes and is not counted). Writes one JSON
 // file; exits non-zero only for bad usage. --allow-all because Deno reads /proc/PID/status only with every permission.
 //
-//   deno run --allow-all density-probe.ts BASE_URL DATA_DIR OUT_JSON [functions=300] [rounds=2] [inFlight=8]
+//   deno run --allow-all density-probe.ts BASE_URL DATA_DIR OUT_JSON [functions=300] [rounds=2] [inFlight=8] [idleWaitSeconds=20]
 
-const [baseUrl, dataDir, outFile, functionsArg, roundsArg, inFlightArg] = Deno.args;
+const [baseUrl, dataDir, outFile, functionsArg, roundsArg, inFlightArg, idleWaitArg] = Deno.args;
 const functionCount = Number(functionsArg ?? 300);
 const rounds = Number(roundsArg ?? 2);
 const inFlight = Number(inFlightArg ?? 8);
-if (!baseUrl || !dataDir || !outFile || !(functionCount > 0) || !(rounds > 0) || !(inFlight > 0)) {
-  console.error("usage: density-probe.ts BASE_URL DATA_DIR OUT_JSON [functions] [rounds] [inFlight]");
+const idleWaitSeconds = Number(idleWaitArg ?? 20);
+if (!baseUrl || !dataDir || !outFile || !(functionCount > 0) || !(rounds > 0) || !(inFlight > 0) || !(idleWaitSeconds >= 0)) {
+  console.error("usage: density-probe.ts BASE_URL DATA_DIR OUT_JSON [functions] [rounds] [inFlight] [idleWaitSeconds]");
   Deno.exit(2);
 }
 const adminKey = (await Deno.readTextFile(`${dataDir}/admin.key`)).trim();
@@ -99,7 +100,12 @@ const callSeconds = (performance.now() - callsStarted) / 1000;
 await new Promise((resolve) => setTimeout(resolve, 3000));
 const listing = await (await fetch(`${baseUrl}/v1/workers`, { headers: auth })).json();
 const workerMemory = (await Promise.all((listing.workers as { pid: number }[]).map((w) => memoryOf(w.pid)))).filter((m) => m !== null);
+const hostAfterCalls = await memoryOf(hostPid);
+// P8 is the host idle: a node that has had no work for a while returns its free memory to the OS
+// (ISOLA_IDLE_TRIM_AFTER, 10 s by default; decision 031). Read again once that has had time to happen.
+await new Promise((resolve) => setTimeout(resolve, idleWaitSeconds * 1000));
 const hostIdleAfter = await memoryOf(hostPid);
+const workersIdleAfter = (await (await fetch(`${baseUrl}/v1/workers`, { headers: auth })).json()).count;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const result = {
@@ -124,6 +130,9 @@ const result = {
   workerPssBytes: workerMemory.every((m) => m.pss !== null)
     ? { sum: sum(workerMemory.map((m) => m.pss!)), median: median(workerMemory.map((m) => m.pss!)) }
     : null,
-  hostRssBytes: { idleBefore: hostIdleBefore?.rss ?? null, idleAfter: hostIdleAfter?.rss ?? null },
+  idleWaitSeconds,
+  workersIdleAfter,
+  hostRssBytes: { idleBefore: hostIdleBefore?.rss ?? null, afterCalls: hostAfterCalls?.rss ?? null, idleAfter: hostIdleAfter?.rss ?? null },
+  hostAnonBytes: { idleBefore: hostIdleBefore?.anon ?? null, afterCalls: hostAfterCalls?.anon ?? null, idleAfter: hostIdleAfter?.anon ?? null },
 };
 await Deno.writeTextFile(outFile, JSON.stringify(result, null, 2) + "\n");

@@ -74,6 +74,12 @@ internal sealed record IsolaOptions
     /// <summary>Worker pool sizing and recycling.</summary>
     public Workers.WorkerOptions Workers { get; init; } = new();
 
+    /// <summary>
+    /// How long the node must be quiet after work before it hands its free memory back to the OS
+    /// (<see cref="IdleMemoryTrim"/>, decision 031); zero never does.
+    /// </summary>
+    public TimeSpan IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Bounds on calls from functions to the host (ctx.db and what follows it).</summary>
     public Workers.Calls.HostCallOptions HostCalls { get; init; } = new();
 

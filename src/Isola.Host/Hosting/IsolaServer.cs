@@ -323,6 +323,8 @@ internal sealed partial class IsolaServer : IAsyncDisposable
         services.AddSingleton(provider => new Lazy<TypedFunctions.TypedCaller>(provider.GetRequiredService<TypedFunctions.TypedCaller>));
         services.AddSingleton<IHostCallHandler, TypedFunctions.FunctionCallHandler>();
         services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<IdleMemoryTrim>();
+        services.AddHostedService(provider => provider.GetRequiredService<IdleMemoryTrim>());
 
         // Cron triggers: each node sleeps until the next tick and claims it; one node runs each tick.
         services.AddSingleton(new Triggers.Cron.CronOptions());

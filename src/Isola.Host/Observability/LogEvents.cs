@@ -12,6 +12,7 @@ internal static class LogEvents
     public const int WorkerSandbox = 1002;
     public const int NodeStopping = 1003;
     public const int ShutdownStepFailed = 1004;
+    public const int IdleMemoryTrimmed = 1005;
 
     // Data: the embedded PostgreSQL cluster.
     public const int PostgresInitializing = 2001;

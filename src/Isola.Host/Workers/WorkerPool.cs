@@ -238,6 +238,18 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         lock (_gate)
         {
             var idle = new List<WorkerProcess>();
+            var later = cutoff > extraCutoff ? cutoff : extraCutoff;
+            var any = false;
+            foreach (var worker in _workers)
+            {
+                any |= worker.InFlight == 0 && worker.LastReleased < later;
+            }
+
+            if (!any)
+            {
+                return idle; // most calls of the reaper: nothing idle long enough, so nothing sorted
+            }
+
             foreach (var worker in _workers.Where(w => w.InFlight == 0).OrderBy(w => w.LastReleased).ToList())
             {
                 if (worker.LastReleased < cutoff || (worker.LastReleased < extraCutoff && _workers.Count > 1))
@@ -277,13 +289,26 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         }
     }
 
-    /// <summary>Live workers taking new work and the invocations in flight on them, for the scaler.</summary>
+    /// <summary>
+    /// Live workers taking new work and the invocations in flight on them, for the scaler; no workers when there are
+    /// no more invocations than workers (the scaler grows none of those).
+    /// </summary>
     public (List<WorkerProcess> Workers, int InFlight) Load()
     {
         lock (_gate)
         {
-            var live = _workers.Where(w => w.IsAlive && !_blocked.Contains(w)).ToList();
-            return (live, live.Sum(w => w.InFlight));
+            // Counted before listing: read every second for every pool, and most pools of a full node are idle.
+            var (count, inFlight) = (0, 0);
+            foreach (var worker in _workers)
+            {
+                if (worker.IsAlive && !_blocked.Contains(worker))
+                {
+                    count++;
+                    inFlight += worker.InFlight;
+                }
+            }
+
+            return (inFlight <= count ? [] : _workers.Where(w => w.IsAlive && !_blocked.Contains(w)).ToList(), inFlight);
         }
     }
 
@@ -321,6 +346,26 @@ internal sealed class WorkerPool(DeployedFunction function, WorkerSupervisor sup
         lock (_gate)
         {
             return [.. _workers];
+        }
+    }
+
+    /// <summary>Whether <see cref="ProbeAsync"/> has a worker to ask: one with work on it, or one found blocked.</summary>
+    public bool HasProbeTargets
+    {
+        get
+        {
+            lock (_gate)
+            {
+                foreach (var worker in _workers)
+                {
+                    if (worker.InFlight > 0 || _blocked.Contains(worker))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
         }
     }
 

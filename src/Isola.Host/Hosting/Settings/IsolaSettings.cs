@@ -49,6 +49,9 @@ internal static class IsolaSettings
         Setting.Of("ISOLA_INLINE_IO", Switch, o => o.InlineIo, (o, v) => o with { InlineIo = v },
             "`0` hands every socket completion and request to .NET's thread pool instead of running it on the thread that saw " +
             "the I/O: two thread wake-ups more per request ([decision 032](decisions/032-inline-io-completions.md))"),
+        Setting.Of("ISOLA_IDLE_TRIM_AFTER", Duration(TimeSpan.Zero, Hour), o => o.IdleTrimAfter, (o, v) => o with { IdleTrimAfter = v },
+            "time without invocations (and without other work: deploys, API calls) after which the host returns its free memory to the OS: " +
+            "one full garbage collection and `malloc_trim` ([decision 031](decisions/031-the-host-trims-its-memory-when-quiet.md)); `0` never does"),
 
         // Embedded PostgreSQL.
         Setting.Of("ISOLA_PG_BIN", FolderWith("initdb"), o => o.PostgresBinDir, (o, v) => o with { PostgresBinDir = v },
