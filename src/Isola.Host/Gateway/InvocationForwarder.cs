@@ -138,7 +138,6 @@ internal sealed partial class InvocationForwarder(
     private const int MaxCachedPathLength = 256;
     private static int _workerUriCount; // ConcurrentDictionary.Count takes every lock
 
-
     private static Uri WorkerUri(string path)
     {
         if (WorkerUris.TryGetValue(path, out var uri))
