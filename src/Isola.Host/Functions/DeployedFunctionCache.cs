@@ -54,7 +54,9 @@ internal sealed class DeployedFunctionCache(NpgsqlDataSource dataSource)
     {
         foreach (var (key, entry) in _cache)
         {
-            var matches = key == (appId, name) ||
+            // A lookup still loading may have read the database before the change committed: it goes too, or a stale
+            // version could stay cached under the function's id (what a caller retrying after a version switch asks for).
+            var matches = key == (appId, name) || !entry.IsCompleted ||
                 (entry.IsCompletedSuccessfully && entry.Result is { } f && f.AppId == appId && f.Name == name);
             if (matches)
             {

@@ -121,11 +121,21 @@ internal sealed partial class FunctionInvoker(
             }
             catch (PoolRetiredException) when (attempt <= switches)
             {
-                function = await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
-                    ?? throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
+                var refused = function;
+                function = await FindByIdAsync(refused, cancellationToken);
+                if (function.VersionKey == refused.VersionKey)
+                {
+                    // The registry has not heard of the change yet (its notice is on its way): read the database.
+                    registry.Invalidate(refused.AppId, refused.Name);
+                    function = await FindByIdAsync(refused, cancellationToken);
+                }
             }
         }
     }
+
+    private async Task<DeployedFunction> FindByIdAsync(DeployedFunction function, CancellationToken cancellationToken) =>
+        await registry.FindAsync(function.AppId, function.Id.ToString("D"), cancellationToken)
+            ?? throw IsolaException.NotFound(ErrorCodes.FunctionNotFound, $"function '{function.Name}' was deleted while this request waited");
 
     /// <summary>
     /// What this invocation may ask of the host (ctx.db …); the runtime releases it when done. A long-lived one

@@ -3,10 +3,14 @@ using System.Net.Http.Json;
 using Isola.Host.Functions;
 using Isola.Host.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Isola.Host.Tests.Gateway;
 
-/// <summary>Calls to names that do not exist: answered 404, remembered within a bound, and forgotten by a deploy.</summary>
+/// <summary>
+/// Calls to names that do not exist: answered 404, remembered within a bound, and forgotten by a deploy; and a lookup
+/// that was still loading when its function changed is not kept.
+/// </summary>
 public sealed class UnknownFunctionTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
     private TestHost Host => fixture.Host;
@@ -44,6 +48,48 @@ public sealed class UnknownFunctionTests(GatewayFixture fixture) : IClassFixture
 
         await fixture.DeployFixtureAsync(name, "gateway/limits/index.ts");
         Assert.Equal(HttpStatusCode.OK, (await Host.Caller.GetAsync($"/v1/default/fn/{name}/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_lookup_in_flight_when_its_function_changes_is_not_kept_under_the_function_id()
+    {
+        var name = "inflight-" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.DeployFixtureAsync(name, "gateway/limits/index.ts");
+        var id = (await Registry.FindAsync("default", name, CancellationToken.None))!.Id.ToString("D");
+        Registry.Invalidate("default", name);
+
+        // The lookup by id (how a request retries after a version switch) waits behind a lock on the functions table,
+        // so the change notice lands while it is loading, as it can when the lookup read the database just before a deploy.
+        var database = Host.Server.Services.GetRequiredService<NpgsqlDataSource>();
+        await using var locker = await database.OpenConnectionAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await new NpgsqlCommand("lock table isola.functions in access exclusive mode", locker, transaction).ExecuteNonQueryAsync();
+        var inFlight = Registry.FindAsync("default", id, CancellationToken.None).AsTask();
+        await WaitForLockWaiterAsync(database);
+        Registry.Invalidate("default", name);
+        await transaction.CommitAsync();
+        Assert.NotNull(await inFlight);
+
+        var lookups = Registry.DatabaseLookups;
+        Assert.NotNull(await Registry.FindAsync("default", id, CancellationToken.None));
+        Assert.Equal(lookups + 1, Registry.DatabaseLookups); // read again, not the entry that was loading during the change
+    }
+
+    private static async Task WaitForLockWaiterAsync(NpgsqlDataSource database)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var waiting = (long)(await database.CreateCommand(
+                "select count(*) from pg_locks where not granted and relation = 'isola.functions'::regclass").ExecuteScalarAsync())!;
+            if (waiting > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(25);
+        }
+
+        Assert.Fail("the lookup never waited for the functions table");
     }
 
     [Fact]
