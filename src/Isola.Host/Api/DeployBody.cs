@@ -57,6 +57,8 @@ internal static class DeployBody
 
         using var buffer = new MemoryStream();
         await bundle.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-        return (metadata, ArchiveReader.Read(buffer.ToArray(), limits.MaxSourceBytes));
+        // Decompressing and checking an archive is CPU work: off the socket thread this continuation may run on (decision 032).
+        var archive = buffer.ToArray();
+        return (metadata, await Task.Run(() => ArchiveReader.Read(archive, limits.MaxSourceBytes)));
     }
 }

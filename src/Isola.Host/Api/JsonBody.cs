@@ -14,6 +14,8 @@ internal static class JsonBody
 
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = MaxDepth };
 
+    private const int InlineParseBytes = 64 * 1024;
+
     public static async Task<JsonElement> ReadAsync(HttpRequest request, long maxBytes)
     {
         if (request.ContentLength > maxBytes)
@@ -39,7 +41,10 @@ internal static class JsonBody
             throw IsolaException.InvalidRequest("the request body is empty; send a JSON object");
         }
 
-        return Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), "the request body");
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // A large body (a deploy's code) is parsed on the thread pool: with inline I/O (decision 032) this continuation
+        // runs on a socket thread, and milliseconds of parsing there would hold up the other requests on it.
+        return body.Length <= InlineParseBytes ? Parse(body, "the request body") : await Task.Run(() => Parse(body, "the request body"));
     }
 
     /// <summary>Parses UTF-8 JSON and checks every string in it can be read; <paramref name="what"/> names it in the error.</summary>
