@@ -124,7 +124,8 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
     /// <summary>
     /// <c>deno bundle</c> fetches esbuild into the cache and copies its binary out on first use; two first bundles at
     /// once on an empty cache fail with "failed to copy esbuild binary". So bundles run one at a time until one has
-    /// succeeded on this node's cache, then in parallel.
+    /// succeeded on this node's cache, then in parallel: one at a time in this node, and, holding a lock file in the
+    /// cache, in every node that shares it (several nodes on one machine, the test suite's nodes).
     /// </summary>
     private async Task<ChildProcess.Result> AloneUntilCacheIsWarmAsync(Func<Task<ChildProcess.Result>> bundle, CancellationToken cancellationToken)
     {
@@ -136,6 +137,12 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         await _firstBundle.WaitAsync(cancellationToken);
         try
         {
+            if (_cacheWarm)
+            {
+                return await bundle();
+            }
+
+            using var cacheLock = await LockCacheAsync(cancellationToken);
             var result = await bundle();
             _cacheWarm |= result.ExitCode == 0 && !result.TimedOut;
             return result;
@@ -143,6 +150,38 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
         finally
         {
             _firstBundle.Release();
+        }
+    }
+
+    /// <summary>The lock file in the Deno cache that first bundles of every node sharing it take in turn.</summary>
+    internal const string FirstBundleLock = ".isola-first-bundle.lock";
+
+    /// <summary>
+    /// An exclusive lock on <see cref="FirstBundleLock"/> (flock: the kernel drops it with the process), waited for at
+    /// most one build timeout; null when it could not be had (the bundle then runs without it, as it did before).
+    /// </summary>
+    private async Task<FileStream?> LockCacheAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(DenoCache, FirstBundleLock);
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                Directory.CreateDirectory(DenoCache);
+                // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Linux; another node's first bundle holds it for seconds at most.
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                if (waited.Elapsed > options.BuildTimeout)
+                {
+                    LogCacheLockUnavailable(logger, path, ex.Message);
+                    return null;
+                }
+
+                await Task.Delay(50, cancellationToken);
+            }
         }
     }
 
@@ -396,6 +435,10 @@ internal sealed partial class FunctionBuilder(IsolaOptions options, string denoP
 
     [LoggerMessage(EventId = LogEvents.FunctionBuilt, Level = LogLevel.Information, Message = "Built {Function}: {Bytes} bytes in {Milliseconds} ms")]
     private static partial void LogBuilt(ILogger logger, string function, int bytes, long milliseconds);
+
+    [LoggerMessage(EventId = LogEvents.BuildCacheLockUnavailable, Level = LogLevel.Warning,
+        Message = "Could not take the first-bundle lock {Path} within the build timeout ({Reason}); bundling without it")]
+    private static partial void LogCacheLockUnavailable(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = LogEvents.BuildCleanupFailed, Level = LogLevel.Warning, Message = "Could not remove build scratch folder {Path}: {Reason}")]
     private static partial void LogCleanupFailed(ILogger logger, string path, string reason);

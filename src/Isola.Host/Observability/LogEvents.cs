@@ -36,6 +36,7 @@ internal static class LogEvents
     // Build.
     public const int FunctionBuilt = 3001;
     public const int BuildCleanupFailed = 3002;
+    public const int BuildCacheLockUnavailable = 3003;
 
     // Functions: deploys.
     public const int FunctionDeployed = 4001;
